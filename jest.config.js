@@ -9,4 +9,5 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
 };

@@ -1,0 +1,199 @@
+import type { Clock } from '../clock.js';
+import { authorizeEvent } from '../events/auth-rules.js';
+import { selectAuthEvents } from '../events/auth-events.js';
+import type { StoredEvent, UnsignedPdu } from '../events/event-types.js';
+import { finalizeEvent } from '../events/finalize-event.js';
+import type { SigningKey } from '../events/signing-key.js';
+import { applyInPlace, type StateMap } from '../events/state-map.js';
+import type { Db } from '../store/database.js';
+import { appendToRoom, ConcurrencyError, loadRoomHead, loadRoomState, type RoomHead } from '../store/append-events.js';
+import type { LoggedEvent } from '../store/event-log.js';
+
+/** What a command wants to say; the writer fills in the DAG fields, hashes and signs it. */
+export interface EventDraft {
+  type: string;
+  state_key?: string;
+  sender: string;
+  content: Record<string, unknown>;
+}
+
+/**
+ * Builds a draft against the room's current state. It may throw (an ApiError, say) when the
+ * state makes the command pointless — only that command fails. Drafts are functions because
+ * a retry after a concurrent append must rebuild them against the newer state.
+ */
+export type Drafter = (state: StateMap) => EventDraft | EventDraft[];
+
+/** The auth rules refused an event; `reason` says which rule. */
+export class AuthRejection extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface RoomWriterDeps {
+  db: Db;
+  clock: Clock;
+  serverName: string;
+  signingKey: () => SigningKey;
+  /** Called after each commit (for metrics). */
+  onAppended?: (events: LoggedEvent[]) => void;
+}
+
+interface Pending {
+  drafter: Drafter;
+  resolve: (events: LoggedEvent[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Room {
+  head?: RoomHead;
+  state?: Map<string, StoredEvent>;
+  queue: Pending[];
+  running: boolean;
+}
+
+const MAX_BATCH = 100;
+const MAX_RETRIES = 8;
+
+/**
+ * Serialises the appends to each room within this process and commits them in groups: a
+ * burst of commands for one room becomes one transaction (group commit). Across processes,
+ * the room's expected version catches a concurrent writer; the batch is then redrafted
+ * against the reloaded state. Keeps each room's head and state cached between batches.
+ */
+export function createRoomWriter(deps: RoomWriterDeps) {
+  const rooms = new Map<string, Room>();
+  let lastReceivedTs = 0;
+
+  function roomOf(roomId: string): Room {
+    let room = rooms.get(roomId);
+    if (!room) rooms.set(roomId, (room = { queue: [], running: false }));
+    return room;
+  }
+
+  /** Appends the events one drafter produces, atomically; resolves when committed. */
+  function submit(roomId: string, drafter: Drafter): Promise<LoggedEvent[]> {
+    const room = roomOf(roomId);
+    return new Promise((resolve, reject) => {
+      room.queue.push({ drafter, resolve, reject });
+      if (!room.running) void drain(roomId, room);
+    });
+  }
+
+  async function drain(roomId: string, room: Room): Promise<void> {
+    room.running = true;
+    try {
+      while (room.queue.length > 0) {
+        const batch = room.queue.splice(0, MAX_BATCH);
+        await commitBatch(roomId, room, batch);
+      }
+    } finally {
+      room.running = false;
+    }
+  }
+
+  async function commitBatch(roomId: string, room: Room, batch: Pending[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (!room.head || !room.state) {
+        room.head = await loadRoomHead(deps.db, roomId);
+        room.state = await loadRoomState(deps.db, roomId);
+      }
+      const { accepted, events } = draftBatch(roomId, room.head, room.state, batch);
+      if (events.length === 0) return;
+      const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
+      const state = new Map(room.state);
+      try {
+        const { logged, head } = await appendToRoom(deps.db, room.head, events, state, receivedTs);
+        room.head = head;
+        room.state = state;
+        const byId = new Map(logged.map((e) => [e.event_id, e]));
+        for (const { pending, eventIds } of accepted) pending.resolve(eventIds.map((id) => byId.get(id)!));
+        deps.onAppended?.(logged);
+        return;
+      } catch (err) {
+        // Whatever failed, the cache may be stale or half-advanced: reload next time.
+        room.head = undefined;
+        room.state = undefined;
+        if (err instanceof ConcurrencyError && attempt < MAX_RETRIES) continue;
+        for (const { pending } of accepted) pending.reject(err);
+        return;
+      }
+    }
+  }
+
+  /** Drafts, authorizes and signs each pending command against the state left by the ones before it. */
+  function draftBatch(roomId: string, head: RoomHead, committed: StateMap, batch: Pending[]) {
+    const working = new Map(committed);
+    let prev = head.extremities;
+    let depth = head.depth;
+    const events: StoredEvent[] = [];
+    const accepted: Array<{ pending: Pending; eventIds: string[] }> = [];
+    for (const pending of batch) {
+      const staged: StoredEvent[] = [];
+      const scratch = new Map(working);
+      try {
+        let drafts = pending.drafter(scratch);
+        if (!Array.isArray(drafts)) drafts = [drafts];
+        let stagedPrev = prev;
+        let stagedDepth = depth;
+        for (const draft of drafts) {
+          const ev = buildEvent(roomId, draft, scratch, stagedPrev, stagedDepth + 1);
+          const verdict = authorizeEvent(ev, scratch);
+          if (!verdict.ok) throw new AuthRejection(verdict.reason);
+          applyInPlace(scratch, ev);
+          staged.push(ev);
+          stagedPrev = [ev.event_id];
+          stagedDepth++;
+        }
+        // Every event of the command passed: it joins the batch.
+        for (const ev of staged) applyInPlace(working, ev);
+        events.push(...staged);
+        if (staged.length > 0) {
+          prev = stagedPrev;
+          depth = stagedDepth;
+        }
+        accepted.push({ pending, eventIds: staged.map((e) => e.event_id) });
+      } catch (err) {
+        pending.reject(err);
+      }
+    }
+    return { accepted, events };
+  }
+
+  function buildEvent(roomId: string, draft: EventDraft, state: StateMap, prev: string[], depth: number): StoredEvent {
+    const unsigned: UnsignedPdu = {
+      room_id: roomId,
+      type: draft.type,
+      ...(draft.state_key !== undefined ? { state_key: draft.state_key } : {}),
+      sender: draft.sender,
+      origin: deps.serverName,
+      origin_server_ts: deps.clock.now(),
+      depth,
+      prev_events: prev,
+      auth_events: selectAuthEvents(draft.type, draft.state_key, draft.sender, draft.content, state),
+      content: draft.content,
+    };
+    return finalizeEvent(unsigned, deps.serverName, deps.signingKey());
+  }
+
+  /** The cached state of a room (loaded on first use). Read-only for callers. */
+  async function stateOf(roomId: string): Promise<StateMap> {
+    const room = roomOf(roomId);
+    if (!room.state || !room.head) {
+      room.head = await loadRoomHead(deps.db, roomId);
+      room.state = await loadRoomState(deps.db, roomId);
+    }
+    return room.state;
+  }
+
+  /** Forgets cached state (another process appended, or a rebuild ran). */
+  function invalidate(roomId?: string): void {
+    if (roomId) rooms.delete(roomId);
+    else rooms.clear();
+  }
+
+  return { submit, stateOf, invalidate };
+}
+
+export type RoomWriter = ReturnType<typeof createRoomWriter>;

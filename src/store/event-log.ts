@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import type { Pdu, StoredEvent } from '../events/event-types.js';
+import type { Db } from './database.js';
+
+/** An event as it sits in this server's log. */
+export interface LoggedEvent extends StoredEvent {
+  position: string;
+  received_ts: number;
+}
+
+/** Where a reader of the log has got to: events are read in (txid, position) order. */
+export interface LogCursor {
+  txid: string;
+  position: string;
+}
+
+export const LOG_START: LogCursor = { txid: '0', position: '0' };
+
+/** Appends events to the log (one multi-row insert) and returns them with their positions. */
+export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: number): Promise<LoggedEvent[]> {
+  if (events.length === 0) return [];
+  const rows = await trx
+    .insertInto('events')
+    .values(
+      events.map(({ event_id, pdu }) => ({
+        event_id,
+        room_id: pdu.room_id,
+        type: pdu.type,
+        state_key: pdu.state_key ?? null,
+        sender: pdu.sender,
+        origin: pdu.origin,
+        depth: pdu.depth,
+        received_ts: receivedTs,
+        pdu: JSON.stringify(pdu),
+      })),
+    )
+    .returning(['event_id', 'position'])
+    .execute();
+  const positions = new Map(rows.map((r) => [r.event_id, r.position]));
+  return events.map((e) => ({ ...e, position: positions.get(e.event_id)!, received_ts: receivedTs }));
+}
+
+type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string };
+
+function toLogged(row: EventRow): LoggedEvent {
+  return { event_id: row.event_id, pdu: JSON.parse(row.pdu) as Pdu, position: String(row.position), received_ts: Number(row.received_ts) };
+}
+
+/**
+ * Reads the events after `cursor`, in commit-safe order. Only transactions older than every
+ * transaction still running are visible (txid < pg_snapshot_xmin), so an event that was
+ * given a position early but committed late is read later, never skipped (emmett's rule).
+ */
+export async function readLogAfter(db: Db, cursor: LogCursor, limit: number): Promise<{ events: LoggedEvent[]; cursor: LogCursor }> {
+  const { rows } = await sql<EventRow & { txid: string }>`
+    SELECT event_id, pdu, position, received_ts, txid::text AS txid FROM events
+    WHERE (txid, position) > (${cursor.txid}::xid8, ${cursor.position}::bigint)
+      AND txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY txid, position
+    LIMIT ${limit}`.execute(db);
+  if (rows.length === 0) return { events: [], cursor };
+  const last = rows[rows.length - 1];
+  return { events: rows.map(toLogged), cursor: { txid: last.txid, position: String(last.position) } };
+}
+
+/**
+ * Where a new live reader starts: just before the oldest transaction still running, so
+ * whatever commits from now on is read (a few events committed just before may be read too).
+ */
+export async function currentLogCursor(db: Db): Promise<LogCursor> {
+  const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(db);
+  return { txid: String(BigInt(rows[0].xmin) - 1n), position: '9223372036854775807' };
+}
+
+/** Reads the whole log (or one room's) in position order, in pages: for rebuild and export. */
+export async function* scanLog(db: Db, opts: { roomId?: string; sincePosition?: string; pageSize?: number } = {}): AsyncGenerator<LoggedEvent[]> {
+  let after = opts.sincePosition ?? '0';
+  const pageSize = opts.pageSize ?? 5000;
+  for (;;) {
+    let q = db.selectFrom('events').select(['event_id', 'pdu', 'position', 'received_ts']).where('position', '>', after);
+    if (opts.roomId) q = q.where('room_id', '=', opts.roomId);
+    const rows = await q.orderBy('position').limit(pageSize).execute();
+    if (rows.length === 0) return;
+    yield rows.map(toLogged);
+    after = String(rows[rows.length - 1].position);
+  }
+}
+
+export async function getLoggedEvent(db: Db, eventId: string): Promise<LoggedEvent | undefined> {
+  const row = await db.selectFrom('events').select(['event_id', 'pdu', 'position', 'received_ts']).where('event_id', '=', eventId).executeTakeFirst();
+  return row ? toLogged(row) : undefined;
+}
+
+export async function countEvents(db: Db): Promise<number> {
+  const row = await db.selectFrom('events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}

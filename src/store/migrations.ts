@@ -1,0 +1,207 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * Schema migrations, applied in order, each in its own transaction, recorded in
+ * nexus_migrations. One list serves Postgres and PGlite (the same SQL runs on both).
+ *
+ * Tables fall in three groups:
+ * - the log (`events`): the only source of truth, append-only;
+ * - projections (`rooms` … `reactions`): views rebuilt from the log by `nexus rebuild`;
+ * - local identity (`users`, `tokens`, `invites`): server-local data that is not part of any
+ *   guild's history (accounts, credentials, invite codes) and survives rebuilds.
+ *
+ * Snowflakes of guilds, channels, roles and messages are derived from the log position of
+ * the event that created them (snowflake.ts), so a rebuild reproduces the same ids.
+ */
+const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
+  {
+    name: '001-initial',
+    statements: [
+      // The log. `txid` lets readers stay behind pg_snapshot_xmin so that an event whose
+      // transaction commits late is never skipped (see log-reader.ts).
+      `CREATE TABLE events (
+        position bigserial PRIMARY KEY,
+        txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        event_id text NOT NULL UNIQUE,
+        room_id text NOT NULL,
+        type text NOT NULL,
+        state_key text,
+        sender text NOT NULL,
+        origin text NOT NULL,
+        depth bigint NOT NULL,
+        received_ts bigint NOT NULL,
+        pdu text NOT NULL
+      )`,
+      `CREATE INDEX events_by_room ON events (room_id, position)`,
+      `CREATE INDEX events_by_txid ON events (txid, position)`,
+
+      // Projections.
+      `CREATE TABLE projection_checkpoints (name text PRIMARY KEY, position bigint NOT NULL)`,
+      // A room's head; `version` counts its events and `last_position` is its projection
+      // checkpoint, both written in the same transaction as the views (one row per room,
+      // so appends to different rooms never contend on a shared checkpoint row).
+      `CREATE TABLE rooms (
+        room_id text PRIMARY KEY,
+        version bigint NOT NULL,
+        last_position bigint NOT NULL,
+        depth bigint NOT NULL,
+        forward_extremities jsonb NOT NULL
+      )`,
+      `CREATE TABLE room_state (
+        room_id text NOT NULL,
+        type text NOT NULL,
+        state_key text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+      )`,
+      `CREATE TABLE guilds (
+        id bigint PRIMARY KEY,
+        room_id text NOT NULL UNIQUE,
+        kind text NOT NULL,
+        owner text NOT NULL,
+        name text NOT NULL DEFAULT '',
+        description text,
+        icon text,
+        discoverable boolean NOT NULL DEFAULT false,
+        created_ts bigint NOT NULL
+      )`,
+      `CREATE TABLE channels (
+        id bigint PRIMARY KEY,
+        room_id text NOT NULL,
+        channel_key text NOT NULL,
+        guild_id bigint NOT NULL,
+        name text NOT NULL,
+        kind int NOT NULL,
+        topic text,
+        position int NOT NULL,
+        parent_key text,
+        nsfw boolean NOT NULL DEFAULT false,
+        deleted boolean NOT NULL DEFAULT false,
+        last_message_id bigint,
+        UNIQUE (room_id, channel_key)
+      )`,
+      `CREATE INDEX channels_by_guild ON channels (guild_id)`,
+      `CREATE TABLE roles (
+        id bigint PRIMARY KEY,
+        room_id text NOT NULL,
+        role_key text NOT NULL,
+        guild_id bigint NOT NULL,
+        name text NOT NULL,
+        permissions text NOT NULL,
+        position int NOT NULL,
+        color int NOT NULL DEFAULT 0,
+        hoist boolean NOT NULL DEFAULT false,
+        mentionable boolean NOT NULL DEFAULT false,
+        deleted boolean NOT NULL DEFAULT false,
+        UNIQUE (room_id, role_key)
+      )`,
+      `CREATE INDEX roles_by_guild ON roles (guild_id)`,
+      `CREATE TABLE members (
+        room_id text NOT NULL,
+        user_id text NOT NULL,
+        guild_id bigint NOT NULL,
+        membership text NOT NULL,
+        nick text,
+        roles jsonb NOT NULL DEFAULT '[]',
+        joined_ts bigint,
+        PRIMARY KEY (room_id, user_id)
+      )`,
+      `CREATE INDEX members_by_user ON members (user_id, membership)`,
+      `CREATE TABLE overwrites (
+        room_id text NOT NULL,
+        channel_key text NOT NULL,
+        target text NOT NULL,
+        kind text NOT NULL,
+        allow text NOT NULL,
+        deny text NOT NULL,
+        PRIMARY KEY (room_id, channel_key, target)
+      )`,
+      `CREATE TABLE messages (
+        id bigint PRIMARY KEY,
+        event_id text NOT NULL UNIQUE,
+        room_id text NOT NULL,
+        channel_id bigint NOT NULL,
+        author text NOT NULL,
+        body text NOT NULL,
+        nonce text,
+        tts boolean NOT NULL DEFAULT false,
+        mentions jsonb NOT NULL DEFAULT '[]',
+        mention_roles jsonb NOT NULL DEFAULT '[]',
+        mention_everyone boolean NOT NULL DEFAULT false,
+        reply_to text,
+        created_ts bigint NOT NULL,
+        edited_ts bigint,
+        deleted boolean NOT NULL DEFAULT false,
+        pinned boolean NOT NULL DEFAULT false
+      )`,
+      `CREATE INDEX messages_by_channel ON messages (channel_id, id)`,
+      `CREATE TABLE reactions (
+        event_id text PRIMARY KEY,
+        message_id bigint NOT NULL,
+        emoji text NOT NULL,
+        user_id text NOT NULL
+      )`,
+      `CREATE INDEX reactions_by_message ON reactions (message_id, emoji)`,
+
+      // Local identity.
+      `CREATE TABLE users (
+        id bigint PRIMARY KEY,
+        nexus_id text NOT NULL UNIQUE,
+        username text NOT NULL,
+        display_name text,
+        avatar text,
+        bot boolean NOT NULL DEFAULT false,
+        local boolean NOT NULL,
+        password_hash text,
+        created_ts bigint NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX users_local_username ON users (lower(username)) WHERE local`,
+      `CREATE TABLE tokens (
+        token_hash text PRIMARY KEY,
+        user_id bigint NOT NULL REFERENCES users (id),
+        created_ts bigint NOT NULL
+      )`,
+      `CREATE TABLE invites (
+        code text PRIMARY KEY,
+        room_id text NOT NULL,
+        channel_key text NOT NULL,
+        inviter text NOT NULL,
+        max_age int NOT NULL,
+        max_uses int NOT NULL,
+        uses int NOT NULL DEFAULT 0,
+        temporary boolean NOT NULL DEFAULT false,
+        created_ts bigint NOT NULL
+      )`,
+    ],
+  },
+];
+
+export async function migrate(db: Kysely<any>): Promise<void> {
+  // One transaction under an advisory lock: two processes starting on one database at
+  // once must not both apply a migration.
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(7415011)`.execute(trx);
+    await sql`CREATE TABLE IF NOT EXISTS nexus_migrations (name text PRIMARY KEY, applied_ts bigint NOT NULL)`.execute(trx);
+    const done = await sql<{ name: string }>`SELECT name FROM nexus_migrations`.execute(trx);
+    const applied = new Set(done.rows.map((r) => r.name));
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.name)) continue;
+      for (const statement of migration.statements) await sql.raw(statement).execute(trx);
+      await sql`INSERT INTO nexus_migrations (name, applied_ts) VALUES (${migration.name}, ${Date.now()})`.execute(trx);
+    }
+  });
+}
+
+/** The projection tables, in an order safe to truncate and rebuild. */
+export const PROJECTION_TABLES = [
+  'rooms',
+  'room_state',
+  'guilds',
+  'channels',
+  'roles',
+  'members',
+  'overwrites',
+  'messages',
+  'reactions',
+  'projection_checkpoints',
+] as const;

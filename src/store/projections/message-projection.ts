@@ -1,0 +1,62 @@
+import { EventType, type EditContent, type MessageContent, type ReactionContent, type RedactionContent } from '../../events/event-types.js';
+import { mayApplyEdit, mayRedact } from '../../events/auth-rules.js';
+import type { StateMap } from '../../events/state-map.js';
+import { snowflakeFromLog } from '../../snowflake.js';
+import type { Db } from '../database.js';
+import { getLoggedEvent, type LoggedEvent } from '../event-log.js';
+
+/** Projects messages, edits, reactions and redactions into messages / reactions. */
+export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore: StateMap): Promise<void> {
+  const { pdu } = ev;
+  switch (pdu.type) {
+    case EventType.Message: {
+      const c = pdu.content as unknown as MessageContent;
+      const channel = await trx.selectFrom('channels').select('id').where('room_id', '=', pdu.room_id).where('channel_key', '=', c.channel).executeTakeFirst();
+      if (!channel) return;
+      const id = snowflakeFromLog(ev.received_ts, ev.position);
+      await trx.insertInto('messages').values({
+        id, event_id: ev.event_id, room_id: pdu.room_id, channel_id: channel.id, author: pdu.sender, body: c.body,
+        nonce: typeof c.nonce === 'string' ? c.nonce : null, tts: c.tts === true,
+        mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
+        mention_everyone: c.mention_everyone === true, reply_to: c.reply_to ?? null,
+        created_ts: pdu.origin_server_ts, edited_ts: null, deleted: false, pinned: false,
+      }).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+      await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channel.id).execute();
+      return;
+    }
+    case EventType.Edit: {
+      const c = pdu.content as unknown as EditContent;
+      const target = await getLoggedEvent(trx, c.target);
+      if (!target || !mayApplyEdit(ev, target)) return;
+      await trx.updateTable('messages').set({
+        body: c.body, mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
+        mention_everyone: c.mention_everyone === true, edited_ts: pdu.origin_server_ts,
+      }).where('event_id', '=', c.target).execute();
+      return;
+    }
+    case EventType.Reaction: {
+      const c = pdu.content as unknown as ReactionContent;
+      const message = await trx.selectFrom('messages').select('id').where('event_id', '=', c.target).where('room_id', '=', pdu.room_id).executeTakeFirst();
+      if (!message) return;
+      // One reaction per (message, emoji, user): a duplicate is logged but changes nothing.
+      const existing = await trx.selectFrom('reactions').select('event_id').where('message_id', '=', message.id).where('emoji', '=', c.emoji).where('user_id', '=', pdu.sender).executeTakeFirst();
+      if (existing) return;
+      await trx.insertInto('reactions').values({ event_id: ev.event_id, message_id: message.id, emoji: c.emoji, user_id: pdu.sender }).execute();
+      return;
+    }
+    case EventType.Redaction: {
+      const c = pdu.content as unknown as RedactionContent;
+      const target = await getLoggedEvent(trx, c.redacts);
+      if (!target || target.pdu.room_id !== pdu.room_id || !mayRedact(ev, target, stateBefore)) return;
+      if (target.pdu.type === EventType.Message) {
+        const message = await trx.selectFrom('messages').select('id').where('event_id', '=', c.redacts).executeTakeFirst();
+        if (!message) return;
+        await trx.deleteFrom('reactions').where('message_id', '=', message.id).execute();
+        await trx.deleteFrom('messages').where('id', '=', message.id).execute();
+      } else if (target.pdu.type === EventType.Reaction) {
+        await trx.deleteFrom('reactions').where('event_id', '=', c.redacts).execute();
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** A jsonb column: written as JSON text, read back parsed (by pg and PGlite alike). */
+type Json<T> = ColumnType<T, string, string>;
+
+// Kysely's view of the tables in migrations.ts. bigint columns arrive as strings on both
+// pg and PGlite (database.ts makes PGlite agree with pg), because snowflakes exceed 2^53.
+
+export interface EventsTable {
+  position: Generated<string>;
+  txid: Generated<string>;
+  event_id: string;
+  room_id: string;
+  type: string;
+  state_key: string | null;
+  sender: string;
+  origin: string;
+  depth: number | string;
+  received_ts: number | string;
+  pdu: string;
+}
+
+export interface RoomsTable {
+  room_id: string;
+  version: number | string;
+  last_position: number | string;
+  depth: number | string;
+  forward_extremities: Json<string[]>;
+}
+
+export interface RoomStateTable {
+  room_id: string;
+  type: string;
+  state_key: string;
+  event_id: string;
+}
+
+export interface GuildsTable {
+  id: string;
+  room_id: string;
+  kind: string;
+  owner: string;
+  name: string;
+  description: string | null;
+  icon: string | null;
+  discoverable: boolean;
+  created_ts: number | string;
+}
+
+export interface ChannelsTable {
+  id: string;
+  room_id: string;
+  channel_key: string;
+  guild_id: string;
+  name: string;
+  kind: number;
+  topic: string | null;
+  position: number;
+  parent_key: string | null;
+  nsfw: boolean;
+  deleted: boolean;
+  last_message_id: string | null;
+}
+
+export interface RolesTable {
+  id: string;
+  room_id: string;
+  role_key: string;
+  guild_id: string;
+  name: string;
+  permissions: string;
+  position: number;
+  color: number;
+  hoist: boolean;
+  mentionable: boolean;
+  deleted: boolean;
+}
+
+export interface MembersTable {
+  room_id: string;
+  user_id: string;
+  guild_id: string;
+  membership: string;
+  nick: string | null;
+  roles: Json<string[]>; // role keys
+  joined_ts: number | string | null;
+}
+
+export interface OverwritesTable {
+  room_id: string;
+  channel_key: string;
+  target: string;
+  kind: string;
+  allow: string;
+  deny: string;
+}
+
+export interface MessagesTable {
+  id: string;
+  event_id: string;
+  room_id: string;
+  channel_id: string;
+  author: string;
+  body: string;
+  nonce: string | null;
+  tts: boolean;
+  mentions: Json<string[]>;
+  mention_roles: Json<string[]>;
+  mention_everyone: boolean;
+  reply_to: string | null;
+  created_ts: number | string;
+  edited_ts: number | string | null;
+  deleted: boolean;
+  pinned: boolean;
+}
+
+export interface ReactionsTable {
+  event_id: string;
+  message_id: string;
+  emoji: string;
+  user_id: string;
+}
+
+export interface UsersTable {
+  id: string;
+  nexus_id: string;
+  username: string;
+  display_name: string | null;
+  avatar: string | null;
+  bot: boolean;
+  local: boolean;
+  password_hash: string | null;
+  created_ts: number | string;
+}
+
+export interface TokensTable {
+  token_hash: string;
+  user_id: string;
+  created_ts: number | string;
+}
+
+export interface InvitesTable {
+  code: string;
+  room_id: string;
+  channel_key: string;
+  inviter: string;
+  max_age: number;
+  max_uses: number;
+  uses: Generated<number>;
+  temporary: boolean;
+  created_ts: number | string;
+}
+
+export interface ProjectionCheckpointsTable {
+  name: string;
+  position: number | string;
+}
+
+export interface Database {
+  events: EventsTable;
+  rooms: RoomsTable;
+  room_state: RoomStateTable;
+  guilds: GuildsTable;
+  channels: ChannelsTable;
+  roles: RolesTable;
+  members: MembersTable;
+  overwrites: OverwritesTable;
+  messages: MessagesTable;
+  reactions: ReactionsTable;
+  users: UsersTable;
+  tokens: TokensTable;
+  invites: InvitesTable;
+  projection_checkpoints: ProjectionCheckpointsTable;
+}
