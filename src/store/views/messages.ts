@@ -99,7 +99,7 @@ export async function reactionsFor(db: Db, messageIds: Iterable<string>): Promis
   return out;
 }
 
-/** The users who reacted with one emoji, in reaction order, paged by position (for GET …/reactions/{emoji}). */
+/** The users (nexus ids) who reacted with one emoji, in reaction order (for GET …/reactions/{emoji}). */
 export async function reactionUsers(db: Db, messageId: string, emoji: string): Promise<string[]> {
   const rows = await db
     .selectFrom('reactions')
