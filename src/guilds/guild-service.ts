@@ -9,7 +9,7 @@ import {
   type SettingsContent,
 } from '../events/event-types.js';
 import { DEFAULT_EVERYONE_PERMISSIONS, formatPermissions } from '../events/permissions.js';
-import { getChannel, getMember, getRole, getStateEvent, overwriteKey, type StateMap } from '../events/state-map.js';
+import { getChannel, getMember, getRole, getStateEvent, joinedMembers, overwriteKey, type StateMap } from '../events/state-map.js';
 import type { LoggedEvent } from '../store/event-log.js';
 import type { EventDraft, RoomWriter } from './room-writer.js';
 
@@ -110,6 +110,14 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
         const member = getMember(state, user);
         if (!member || member.membership !== 'join') throw new NotFoundInState('member');
         return memberDraft(sender, user, { ...member, nick });
+      });
+    },
+
+    /** Deletes a guild the way a log can: everyone is removed, the owner last. */
+    dissolve(roomId: string, owner: string) {
+      return writer.submit(roomId, (state) => {
+        const others = joinedMembers(state).filter((u) => u !== owner);
+        return [...others.map((u) => memberDraft(owner, u, { membership: 'leave', reason: 'guild deleted' })), memberDraft(owner, owner, { membership: 'leave' })];
       });
     },
 

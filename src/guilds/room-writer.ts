@@ -65,6 +65,9 @@ const MAX_RETRIES = 8;
 export function createRoomWriter(deps: RoomWriterDeps) {
   const rooms = new Map<string, Room>();
   let lastReceivedTs = 0;
+  // Ids this writer appended that the log reader has not seen come back yet: anything else
+  // the reader sees was appended by another process, and makes our cached room stale.
+  const ownRecent = new Set<string>();
 
   function roomOf(roomId: string): Room {
     let room = rooms.get(roomId);
@@ -102,13 +105,17 @@ export function createRoomWriter(deps: RoomWriterDeps) {
       const { accepted, events } = draftBatch(roomId, room.head, room.state, batch);
       if (events.length === 0) return;
       const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
-      const state = new Map(room.state);
+      // Only state events change the state: a batch of messages keeps the same map (and so
+      // the audience caches keyed by it stay valid).
+      const state = events.some((e) => e.pdu.state_key !== undefined) ? new Map(room.state) : room.state;
       try {
         const { logged, head } = await appendToRoom(deps.db, room.head, events, state, receivedTs);
         room.head = head;
         room.state = state;
         const byId = new Map(logged.map((e) => [e.event_id, e]));
         for (const { pending, eventIds } of accepted) pending.resolve(eventIds.map((id) => byId.get(id)!));
+        if (ownRecent.size > 100_000) ownRecent.clear(); // nobody is reading the log back
+        for (const e of logged) ownRecent.add(e.event_id);
         deps.onAppended?.(logged);
         return;
       } catch (err) {
@@ -193,7 +200,20 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     else rooms.clear();
   }
 
-  return { submit, stateOf, invalidate };
+  /** Called by the log reader for every event: forgets rooms another process wrote to. */
+  function observe(events: LoggedEvent[]): void {
+    for (const e of events) {
+      if (ownRecent.delete(e.event_id)) continue;
+      const room = rooms.get(e.pdu.room_id);
+      if (room && !room.running) invalidate(e.pdu.room_id);
+      else if (room) {
+        room.head = undefined; // reloaded before the next batch
+        room.state = undefined;
+      }
+    }
+  }
+
+  return { submit, stateOf, invalidate, observe };
 }
 
 export type RoomWriter = ReturnType<typeof createRoomWriter>;

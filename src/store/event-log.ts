@@ -95,3 +95,11 @@ export async function countEvents(db: Db): Promise<number> {
   const row = await db.selectFrom('events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The state event that held a slot before `position` (what a state event replaced). */
+export async function previousStateEvent(db: Db, roomId: string, type: string, stateKey: string, beforePosition: string): Promise<LoggedEvent | undefined> {
+  const row = await db.selectFrom('events').select(['event_id', 'pdu', 'position', 'received_ts'])
+    .where('room_id', '=', roomId).where('type', '=', type).where('state_key', '=', stateKey).where('position', '<', beforePosition)
+    .orderBy('position', 'desc').limit(1).executeTakeFirst();
+  return row ? toLogged(row) : undefined;
+}

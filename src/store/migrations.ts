@@ -34,6 +34,7 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       )`,
       `CREATE INDEX events_by_room ON events (room_id, position)`,
       `CREATE INDEX events_by_txid ON events (txid, position)`,
+      `CREATE INDEX events_by_state_slot ON events (room_id, type, state_key, position) WHERE state_key IS NOT NULL`,
 
       // Projections.
       `CREATE TABLE projection_checkpoints (name text PRIMARY KEY, position bigint NOT NULL)`,

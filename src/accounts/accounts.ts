@@ -1,0 +1,55 @@
+import type { Clock } from '../clock.js';
+import type { Db } from '../store/database.js';
+import { getLocalUserByUsername, getUserByTokenHash, type UserRow } from '../store/views/users.js';
+import { hashPassword, verifyPasswordOrBurn, type ScryptCost } from './passwords.js';
+import { hashToken, newToken } from './tokens.js';
+
+export class UsernameTaken extends Error {}
+export class InvalidLogin extends Error {}
+
+/** Usernames: 2–32 of a-z 0-9 _ . - (Discord's pomelo rules, plus '-'); stored as typed, unique case-insensitively. */
+export const USERNAME_PATTERN = /^[a-zA-Z0-9_.-]{2,32}$/;
+
+/**
+ * Local accounts: registration, login, and token lookup. Accounts are server-local identity,
+ * not guild history, so they live outside the event log (and survive `nexus rebuild`).
+ */
+export function createAccounts(deps: { db: Db; clock: Clock; serverName: string; newSnowflake: () => string; passwordCost?: ScryptCost }) {
+  const { db, clock } = deps;
+
+  async function issueToken(userId: string): Promise<string> {
+    const token = newToken(userId);
+    await db.insertInto('tokens').values({ token_hash: hashToken(token), user_id: userId, created_ts: clock.now() }).execute();
+    return token;
+  }
+
+  return {
+    async register(input: { username: string; password: string; bot?: boolean }): Promise<{ user: UserRow; token: string }> {
+      const passwordHash = await hashPassword(input.password, { cost: deps.passwordCost });
+      const id = deps.newSnowflake();
+      const nexusId = `@${input.username.toLowerCase()}:${deps.serverName}`;
+      const row = { id, nexus_id: nexusId, username: input.username, display_name: null, avatar: null, bot: input.bot === true, local: true, created_ts: clock.now() };
+      try {
+        await db.insertInto('users').values({ ...row, password_hash: passwordHash }).execute();
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new UsernameTaken();
+        throw err;
+      }
+      return { user: row, token: await issueToken(id) };
+    },
+
+    async login(login: string, password: string): Promise<{ user: UserRow; token: string }> {
+      const found = await getLocalUserByUsername(db, login);
+      // Burns the same scrypt time when the user does not exist, so timing reveals nothing.
+      if (!(await verifyPasswordOrBurn(password, found?.password_hash)) || !found) throw new InvalidLogin();
+      const { password_hash: _, ...user } = found;
+      return { user, token: await issueToken(user.id) };
+    },
+
+    async authenticate(token: string): Promise<UserRow | undefined> {
+      return getUserByTokenHash(db, hashToken(token));
+    },
+  };
+}
+
+export type Accounts = ReturnType<typeof createAccounts>;

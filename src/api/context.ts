@@ -1,0 +1,38 @@
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Accounts } from '../accounts/accounts.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Dispatch } from '../gateway/gateway-types.js';
+import type { GuildService } from '../guilds/guild-service.js';
+import type { RoomWriter } from '../guilds/room-writer.js';
+import type { Db } from '../store/database.js';
+import type { UserRow } from '../store/views/users.js';
+import { apiError } from './errors.js';
+
+/** What every route handler may use; built once per homeserver in homeserver.ts. */
+export interface ApiContext {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  accounts: Accounts;
+  guilds: GuildService;
+  writer: RoomWriter;
+  /** Ephemeral events (typing) go straight to the gateway; they are never logged. */
+  publishEphemeral(d: Dispatch): void;
+  /** The gateway URL clients are told to connect to. */
+  gatewayUrl(): string;
+}
+
+/** The authenticated user of a request (set by the auth middleware). */
+export function me(res: Response): UserRow {
+  const user = res.locals.user as UserRow | undefined;
+  if (!user) throw apiError('unauthorized');
+  return user;
+}
+
+export function param(req: Request, name: string): string {
+  const v = req.params[name];
+  return typeof v === 'string' ? v : '';
+}

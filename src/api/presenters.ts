@@ -1,0 +1,108 @@
+import type { Db } from '../store/database.js';
+import { listGuildChannels, listOverwrites, overwritesByChannel, type ChannelRow } from '../store/views/channels.js';
+import type { GuildRow } from '../store/views/guilds.js';
+import { countMembers, getMember, listMembers } from '../store/views/members.js';
+import { messagesByEventIds, reactionsFor, type MessageRow } from '../store/views/messages.js';
+import { listGuildRoles } from '../store/views/roles.js';
+import { usersByNexusIds } from '../store/views/users.js';
+import { channelIdsByKey, isoTime, roleIdsByKey } from './render/common.js';
+import { renderChannel, type ApiChannel } from './render/channel.js';
+import { renderGuild, renderGuildCreate, type ApiGuild, type ApiGuildCreate } from './render/guild.js';
+import { renderMember, type ApiMember } from './render/member.js';
+import { renderMessage, type ApiMessage } from './render/message.js';
+import { userSnowflake } from './render/user.js';
+
+// Presenters: view rows → complete Discord objects, with the lookups each needs batched.
+// The REST routes and the gateway share them, so an object looks the same on both.
+
+export async function presentGuild(db: Db, guild: GuildRow, opts: { withCounts?: boolean } = {}): Promise<ApiGuild> {
+  const [roles, owners] = await Promise.all([listGuildRoles(db, guild.id), usersByNexusIds(db, [guild.owner])]);
+  const count = opts.withCounts ? await countMembers(db, guild.room_id) : undefined;
+  return renderGuild(guild, roles, { ownerSnowflake: userSnowflake(guild.owner, owners), approximateMemberCount: count });
+}
+
+export async function presentChannels(db: Db, guild: GuildRow, only?: ChannelRow[]): Promise<ApiChannel[]> {
+  const [channels, roles, overwrites] = await Promise.all([
+    listGuildChannels(db, guild.id),
+    listGuildRoles(db, guild.id),
+    listOverwrites(db, guild.room_id),
+  ]);
+  const memberTargets = overwrites.filter((o) => o.target.startsWith('@')).map((o) => o.target);
+  const users = await usersByNexusIds(db, memberTargets);
+  const lookups = { channelIdsByKey: channelIdsByKey(channels), roleIdsByKey: roleIdsByKey(roles), users };
+  const byChannel = overwritesByChannel(overwrites);
+  return (only ?? channels).map((c) => renderChannel(c, byChannel.get(c.channel_key) ?? [], lookups));
+}
+
+export async function presentChannel(db: Db, guild: GuildRow, channel: ChannelRow): Promise<ApiChannel> {
+  return (await presentChannels(db, guild, [channel]))[0];
+}
+
+export async function presentMember(db: Db, guild: GuildRow, nexusId: string): Promise<ApiMember | undefined> {
+  const member = await getMember(db, guild.room_id, nexusId);
+  if (!member || member.membership !== 'join') return undefined;
+  const [users, roles] = await Promise.all([usersByNexusIds(db, [nexusId]), listGuildRoles(db, guild.id)]);
+  return renderMember(member, users.get(nexusId), roleIdsByKey(roles));
+}
+
+export async function presentMembers(db: Db, guild: GuildRow, page: { limit?: number; after?: string } = {}): Promise<ApiMember[]> {
+  const [rows, roles] = await Promise.all([listMembers(db, guild.room_id, page), listGuildRoles(db, guild.id)]);
+  const ids = roleIdsByKey(roles);
+  return rows.map(({ member, user }) => renderMember(member, user, ids));
+}
+
+/** Messages with their authors, mentions, reactions (`me` from the viewer) and reply targets. */
+export async function presentMessages(db: Db, guild: GuildRow, rows: MessageRow[], viewer?: string): Promise<ApiMessage[]> {
+  if (rows.length === 0) return [];
+  const replyIds = rows.map((r) => r.reply_to).filter((x): x is string => typeof x === 'string');
+  const [replies, reactions, roles] = await Promise.all([
+    messagesByEventIds(db, replyIds),
+    reactionsFor(db, rows.map((r) => r.id)),
+    listGuildRoles(db, guild.id),
+  ]);
+  const people = new Set<string>();
+  for (const r of [...rows, ...replies.values()]) {
+    people.add(r.author);
+    for (const m of r.mentions ?? []) people.add(m);
+  }
+  const users = await usersByNexusIds(db, people);
+  const roleIds = roleIdsByKey(roles);
+  return rows.map((row) =>
+    renderMessage(row, users.get(row.author), {
+      guildId: String(guild.id),
+      reactions: reactions.get(row.id) ?? [],
+      meId: viewer,
+      mentionUsers: users,
+      roleIdsByKey: roleIds,
+      replyTarget: row.reply_to ? replies.get(row.reply_to) ?? null : undefined,
+    }),
+  );
+}
+
+export async function presentMessage(db: Db, guild: GuildRow, row: MessageRow, viewer?: string): Promise<ApiMessage> {
+  return (await presentMessages(db, guild, [row], viewer))[0];
+}
+
+/** GUILD_CREATE for one member: channels, roles, and members (all up to `memberLimit`, and always the viewer). */
+export async function presentGuildCreate(db: Db, guild: GuildRow, viewer: string, memberLimit = 250): Promise<ApiGuildCreate> {
+  const [base, roles, channels, count, viewerMember] = await Promise.all([
+    presentGuild(db, guild),
+    listGuildRoles(db, guild.id),
+    presentChannels(db, guild),
+    countMembers(db, guild.room_id),
+    getMember(db, guild.room_id, viewer),
+  ]);
+  const members = await presentMembers(db, guild, { limit: memberLimit });
+  if (!members.some((m) => m.user.nexus_id === viewer)) {
+    const mine = await presentMember(db, guild, viewer);
+    if (mine) members.push(mine);
+  }
+  const joined = viewerMember?.joined_ts ?? guild.created_ts;
+  return renderGuildCreate(guild, roles, {
+    ownerSnowflake: base.owner_id,
+    channels,
+    members,
+    memberCount: count,
+    joinedAt: isoTime(joined),
+  });
+}

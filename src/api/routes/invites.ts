@@ -1,0 +1,68 @@
+import type { Router } from 'express';
+import { isJoined, membershipOf } from '../../events/state-map.js';
+import { getChannelByKey } from '../../store/views/channels.js';
+import { getGuildByRoomId } from '../../store/views/guilds.js';
+import { countMembers } from '../../store/views/members.js';
+import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, type InviteRow } from '../../store/views/invites.js';
+import { getUserByNexusId } from '../../store/views/users.js';
+import { channelAccess, requirePermission } from '../access.js';
+import { me, param, type ApiContext } from '../context.js';
+import { apiError } from '../errors.js';
+import { renderInvite } from '../render/invite.js';
+import { Permission } from '../../events/permissions.js';
+import { apiRouter } from './router.js';
+
+/** GET /invites/{code} needs no login (a link preview); accepting one does. */
+export function publicInviteRoutes(ctx: ApiContext): Router {
+  const r = apiRouter();
+  r.get('/invites/:code', async (req, res) => {
+    const found = await usableInvite(ctx, param(req, 'code'));
+    res.json(await presentInvite(ctx, found, req.query.with_counts === 'true'));
+  });
+  return r;
+}
+
+export function inviteRoutes(ctx: ApiContext): Router {
+  const r = apiRouter();
+
+  r.post('/invites/:code', async (req, res) => {
+    const user = me(res);
+    const invite = await usableInvite(ctx, param(req, 'code'));
+    const state = await ctx.writer.stateOf(invite.room_id);
+    if (membershipOf(state, user.nexus_id) === 'ban') throw apiError('bannedFromGuild');
+    if (!isJoined(state, user.nexus_id)) {
+      // Count the use first (atomically, within max_uses), then join, authorised by the inviter.
+      if (!(await incrementInviteUses(ctx.db, invite.code, ctx.clock.now()))) throw apiError('unknownInvite');
+      await ctx.guilds.join(invite.room_id, user.nexus_id, invite.inviter);
+    }
+    res.json(await presentInvite(ctx, (await getInvite(ctx.db, invite.code))!, false));
+  });
+
+  r.delete('/invites/:code', async (req, res) => {
+    const user = me(res);
+    const invite = await getInvite(ctx.db, param(req, 'code'));
+    if (!invite) throw apiError('unknownInvite');
+    const channel = await getChannelByKey(ctx.db, invite.room_id, invite.channel_key, { includeDeleted: true });
+    if (!channel) throw apiError('unknownInvite');
+    if (invite.inviter !== user.nexus_id) requirePermission((await channelAccess(ctx, user, channel.id)).perms, Permission.MANAGE_CHANNELS);
+    const deleted = (await deleteInvite(ctx.db, invite.code))!;
+    res.json(await presentInvite(ctx, deleted, false));
+  });
+
+  return r;
+}
+
+async function usableInvite(ctx: ApiContext, code: string): Promise<InviteRow> {
+  const invite = /^[A-Za-z0-9]{1,32}$/.test(code) ? await getInvite(ctx.db, code) : undefined;
+  if (!invite || !isInviteUsable(invite, ctx.clock.now())) throw apiError('unknownInvite');
+  return invite;
+}
+
+async function presentInvite(ctx: ApiContext, invite: InviteRow, withCounts: boolean) {
+  const guild = await getGuildByRoomId(ctx.db, invite.room_id);
+  const channel = await getChannelByKey(ctx.db, invite.room_id, invite.channel_key, { includeDeleted: true });
+  if (!guild || !channel) throw apiError('unknownInvite');
+  const inviter = await getUserByNexusId(ctx.db, invite.inviter);
+  const count = withCounts ? await countMembers(ctx.db, invite.room_id) : undefined;
+  return renderInvite(invite, guild, channel, inviter, { approximateMemberCount: count });
+}

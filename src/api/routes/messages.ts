@@ -1,0 +1,174 @@
+import { apiRouter } from './router.js';
+import { Router, type Response } from 'express';
+import { z } from 'zod';
+import { ChannelKind } from '../../events/event-types.js';
+import { has, Permission } from '../../events/permissions.js';
+import { isSnowflake } from '../../snowflake.js';
+import { getMessageByEventId, getMessageById, listChannelMessages, pinnedMessages, reactionUsers, type MessageRow } from '../../store/views/messages.js';
+import { usersByNexusIds } from '../../store/views/users.js';
+import { channelAccess, requirePermission, type ChannelAccess } from '../access.js';
+import { me, param, type ApiContext } from '../context.js';
+import { apiError } from '../errors.js';
+import { resolveMentions } from '../mentions.js';
+import { presentMessage, presentMessages } from '../presenters.js';
+import { renderUserOf } from '../render/user.js';
+import { messageContent, parseBody, parseQuery, queryInt, querySnowflake } from '../validate.js';
+
+const createMessageBody = z.object({
+  content: messageContent.optional(),
+  nonce: z.union([z.string().max(25), z.number().int()]).optional(),
+  tts: z.boolean().optional(),
+  message_reference: z.object({ message_id: z.string(), channel_id: z.string().optional(), guild_id: z.string().optional(), fail_if_not_exists: z.boolean().optional() }).optional(),
+  embeds: z.array(z.unknown()).max(0, 'Embeds are not supported yet').optional(),
+  allowed_mentions: z.unknown().optional(),
+  flags: z.number().int().optional(),
+});
+const editMessageBody = z.object({ content: messageContent });
+const listQuery = z.object({ limit: queryInt({ min: 1, max: 100, default: 50 }), before: querySnowflake, after: querySnowflake, around: querySnowflake });
+const emojiParam = z.string().min(1).max(64);
+
+export function messageRoutes(ctx: ApiContext): Router {
+  const r = apiRouter();
+
+  /** The message, if it is in this channel (404 10008 otherwise). */
+  async function messageIn(access: ChannelAccess, messageId: string): Promise<MessageRow> {
+    const message = isSnowflake(messageId) ? await getMessageById(ctx.db, messageId) : undefined;
+    if (!message || message.channel_id !== access.channel.id) throw apiError('unknownMessage');
+    return message;
+  }
+
+  async function send(res: Response, access: ChannelAccess, row: MessageRow, status = 200) {
+    res.status(status).json(await presentMessage(ctx.db, access.guild, row, me(res).nexus_id));
+  }
+
+  r.get('/channels/:channelId/messages', async (req, res) => {
+    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
+    const page = parseQuery(listQuery, req.query);
+    // Without READ_MESSAGE_HISTORY Discord answers with an empty list, not an error.
+    if (!has(access.perms, Permission.READ_MESSAGE_HISTORY)) return void res.json([]);
+    const rows = await listChannelMessages(ctx.db, access.channel.id, page);
+    res.json(await presentMessages(ctx.db, access.guild, rows, me(res).nexus_id));
+  });
+
+  r.post('/channels/:channelId/messages', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const body = parseBody(createMessageBody, req.body);
+    if (!body.content || body.content.trim() === '') throw apiError('cannotSendEmptyMessage');
+    if (access.channel.kind !== ChannelKind.Text) throw apiError('cannotSendInNonTextChannel');
+    requirePermission(access.perms, Permission.SEND_MESSAGES);
+    let replyTo: string | undefined;
+    if (body.message_reference) {
+      const target = isSnowflake(body.message_reference.message_id) ? await getMessageById(ctx.db, body.message_reference.message_id) : undefined;
+      if (target && target.channel_id === access.channel.id) replyTo = target.event_id;
+      else if (body.message_reference.fail_if_not_exists !== false) throw apiError('unknownMessage');
+    }
+    const mentions = await resolveMentions(ctx.db, access.guild.room_id, body.content);
+    const content = {
+      channel: access.channel.channel_key,
+      body: body.content,
+      ...(body.nonce !== undefined ? { nonce: String(body.nonce) } : {}),
+      ...(body.tts && has(access.perms, Permission.SEND_TTS_MESSAGES) ? { tts: true } : {}),
+      ...(mentions.users.length ? { mentions: mentions.users } : {}),
+      ...(mentions.roles.length ? { mention_roles: mentions.roles } : {}),
+      // @everyone from someone without MENTION_EVERYONE is text, not a ping (Discord's rule).
+      ...(mentions.everyone && has(access.perms, Permission.MENTION_EVERYONE) ? { mention_everyone: true } : {}),
+      ...(replyTo ? { reply_to: replyTo } : {}),
+    };
+    const ev = await ctx.guilds.sendMessage(access.guild.room_id, user.nexus_id, content);
+    await send(res, access, (await getMessageByEventId(ctx.db, ev.event_id))!);
+  });
+
+  r.get('/channels/:channelId/messages/:messageId', async (req, res) => {
+    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
+    requirePermission(access.perms, Permission.READ_MESSAGE_HISTORY);
+    await send(res, access, await messageIn(access, param(req, 'messageId')));
+  });
+
+  r.patch('/channels/:channelId/messages/:messageId', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    const body = parseBody(editMessageBody, req.body);
+    if (message.author !== user.nexus_id) throw apiError('cannotEditOthersMessage');
+    const mentions = await resolveMentions(ctx.db, access.guild.room_id, body.content);
+    await ctx.guilds.editMessage(access.guild.room_id, user.nexus_id, {
+      channel: access.channel.channel_key, target: message.event_id, body: body.content,
+      ...(mentions.users.length ? { mentions: mentions.users } : {}),
+      ...(mentions.roles.length ? { mention_roles: mentions.roles } : {}),
+      ...(mentions.everyone && has(access.perms, Permission.MENTION_EVERYONE) ? { mention_everyone: true } : {}),
+    });
+    await send(res, access, (await getMessageById(ctx.db, message.id))!);
+  });
+
+  r.delete('/channels/:channelId/messages/:messageId', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    if (message.author !== user.nexus_id) requirePermission(access.perms, Permission.MANAGE_MESSAGES);
+    await ctx.guilds.redact(access.guild.room_id, user.nexus_id, message.event_id, access.channel.channel_key);
+    res.status(204).end();
+  });
+
+  r.put('/channels/:channelId/messages/:messageId/reactions/:emoji/@me', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    const emoji = parseEmoji(param(req, 'emoji'));
+    requirePermission(access.perms, Permission.READ_MESSAGE_HISTORY);
+    requirePermission(access.perms, Permission.ADD_REACTIONS);
+    const mine = await myReaction(message.id, emoji, user.nexus_id);
+    if (!mine) await ctx.guilds.react(access.guild.room_id, user.nexus_id, access.channel.channel_key, message.event_id, emoji);
+    res.status(204).end();
+  });
+
+  r.delete('/channels/:channelId/messages/:messageId/reactions/:emoji/@me', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    const emoji = parseEmoji(param(req, 'emoji'));
+    const mine = await myReaction(message.id, emoji, user.nexus_id);
+    if (mine) await ctx.guilds.redact(access.guild.room_id, user.nexus_id, mine, access.channel.channel_key);
+    res.status(204).end();
+  });
+
+  r.get('/channels/:channelId/messages/:messageId/reactions/:emoji', async (req, res) => {
+    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    const ids = await reactionUsers(ctx.db, message.id, parseEmoji(param(req, 'emoji')));
+    const users = await usersByNexusIds(ctx.db, ids);
+    res.json(ids.map((id) => renderUserOf(id, users)));
+  });
+
+  r.get('/channels/:channelId/pins', async (req, res) => {
+    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
+    if (!has(access.perms, Permission.READ_MESSAGE_HISTORY)) return void res.json([]);
+    res.json(await presentMessages(ctx.db, access.guild, await pinnedMessages(ctx.db, access.channel.id), me(res).nexus_id));
+  });
+
+  for (const [method, pinned] of [['put', true], ['delete', false]] as const) {
+    r[method]('/channels/:channelId/pins/:messageId', async (req, res) => {
+      const user = me(res);
+      const access = await channelAccess(ctx, user, param(req, 'channelId'));
+      const message = await messageIn(access, param(req, 'messageId'));
+      requirePermission(access.perms, Permission.MANAGE_MESSAGES);
+      if (message.pinned !== pinned) await ctx.guilds.setPinned(access.guild.room_id, user.nexus_id, access.channel.channel_key, message.event_id, pinned);
+      res.status(204).end();
+    });
+  }
+
+  async function myReaction(messageId: string, emoji: string, user: string): Promise<string | undefined> {
+    const row = await ctx.db.selectFrom('reactions').select('event_id').where('message_id', '=', messageId).where('emoji', '=', emoji).where('user_id', '=', user).executeTakeFirst();
+    return row?.event_id;
+  }
+
+  return r;
+}
+
+/** The emoji path segment: a unicode emoji, or `name:id` for a custom one (already URL-decoded). */
+function parseEmoji(raw: string): string {
+  const parsed = emojiParam.safeParse(raw);
+  if (!parsed.success) throw apiError('unknownEmoji');
+  return parsed.data;
+}
+

@@ -1,0 +1,55 @@
+import type { StateMap } from '../events/state-map.js';
+import type { Dispatch } from '../gateway/gateway-types.js';
+import type { RoomWriter } from '../guilds/room-writer.js';
+import type { Db } from '../store/database.js';
+import { getChannelByKey } from '../store/views/channels.js';
+import { getGuildByRoomId, type GuildRow } from '../store/views/guilds.js';
+import { listGuildRoles } from '../store/views/roles.js';
+import { roleIdsByKey } from '../api/render/common.js';
+import type { Audience } from './audience.js';
+
+/** What the event → dispatch translators share: the database, audiences and small caches. */
+export interface FanoutContext {
+  db: Db;
+  writer: RoomWriter;
+  audience: Audience;
+  publish(d: Dispatch): void;
+  guild(roomId: string): Promise<GuildRow | undefined>;
+  forgetGuild(roomId: string): void;
+  channelId(roomId: string, channelKey: string): Promise<string | undefined>;
+  roleIds(state: StateMap, guildId: string): Promise<Map<string, string>>;
+}
+
+export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience: Audience; publish(d: Dispatch): void }): FanoutContext {
+  const guilds = new Map<string, GuildRow>();
+  const channelIds = new Map<string, string>(); // `${room}|${key}` → snowflake: fixed once created
+  const roleIdCache = new WeakMap<StateMap, Map<string, string>>();
+  return {
+    ...deps,
+    async guild(roomId) {
+      let g = guilds.get(roomId);
+      if (!g) {
+        g = await getGuildByRoomId(deps.db, roomId);
+        if (g) guilds.set(roomId, g);
+      }
+      return g;
+    },
+    forgetGuild(roomId) {
+      guilds.delete(roomId);
+    },
+    async channelId(roomId, channelKey) {
+      const k = `${roomId}|${channelKey}`;
+      let id = channelIds.get(k);
+      if (!id) {
+        id = (await getChannelByKey(deps.db, roomId, channelKey, { includeDeleted: true }))?.id;
+        if (id) channelIds.set(k, id);
+      }
+      return id;
+    },
+    async roleIds(state, guildId) {
+      let ids = roleIdCache.get(state);
+      if (!ids) roleIdCache.set(state, (ids = roleIdsByKey(await listGuildRoles(deps.db, guildId))));
+      return ids;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { Accounts } from '../accounts/accounts.js';
+import { presentGuildCreate, presentMembers } from '../api/presenters.js';
+import { renderUser } from '../api/render/user.js';
+import type { GatewayBackend } from '../gateway/gateway-types.js';
+import { Intent } from '../gateway/intents.js';
+import type { Db } from '../store/database.js';
+import { getGuildById, listGuildsForUser } from '../store/views/guilds.js';
+import { getMember } from '../store/views/members.js';
+import { getUserById } from '../store/views/users.js';
+import type { FanoutContext } from './fanout-context.js';
+
+/** What the gateway asks of the homeserver: who a token is, and the user's guilds. */
+export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout: FanoutContext }): GatewayBackend {
+  const { db } = deps;
+  return {
+    async authenticate(token) {
+      const user = await deps.accounts.authenticate(token);
+      if (!user) return null;
+      // Every account is its own application (bots and users alike): READY needs one.
+      return { user: { ...renderUser(user), verified: true, mfa_enabled: false }, applicationId: user.id };
+    },
+
+    async guildsFor(userId) {
+      const user = await getUserById(db, userId);
+      if (!user) return [];
+      const guilds = await listGuildsForUser(db, user.nexus_id);
+      return Promise.all(guilds.map(async (g) => ({ ...(await presentGuildCreate(db, g, user.nexus_id)) })));
+    },
+
+    async requestGuildMembers(userId, guildId, query, limit, options) {
+      const [user, guild] = await Promise.all([getUserById(db, userId), getGuildById(db, guildId)]);
+      if (!user || !guild) return [];
+      const mine = await getMember(db, guild.room_id, user.nexus_id);
+      if (mine?.membership !== 'join') return [];
+      const all = await presentMembers(db, guild, { limit: 1000 });
+      const q = query.toLowerCase();
+      const wanted = options?.userIds ? new Set(options.userIds) : undefined;
+      const found = all.filter((m) => (wanted ? wanted.has(m.user.id) : m.user.username.toLowerCase().startsWith(q) || (m.nick ?? '').toLowerCase().startsWith(q)));
+      return (limit > 0 ? found.slice(0, limit) : found) as unknown as Record<string, unknown>[];
+    },
+
+    presenceChanged(userId, presence) {
+      void (async () => {
+        const user = await getUserById(db, userId);
+        if (!user) return;
+        for (const guild of await listGuildsForUser(db, user.nexus_id)) {
+          const state = await deps.fanout.writer.stateOf(guild.room_id);
+          deps.fanout.publish({
+            t: 'PRESENCE_UPDATE',
+            d: { user: { id: userId }, guild_id: guild.id, status: presence.status, activities: presence.activities, client_status: { web: presence.status } },
+            intent: Intent.GUILD_PRESENCES,
+            recipients: await deps.fanout.audience.members(state),
+            guildId: guild.id,
+          });
+        }
+      })().catch(() => {});
+    },
+  };
+}

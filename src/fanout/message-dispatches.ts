@@ -1,0 +1,102 @@
+import { EventType, type MessageContent, type ReactionContent, type RedactionContent } from '../events/event-types.js';
+import { getMember, type StateMap } from '../events/state-map.js';
+import { Intent } from '../gateway/intents.js';
+import { presentMessage } from '../api/presenters.js';
+import { isoTime } from '../api/render/common.js';
+import { memberRoleIds } from '../api/render/member.js';
+import { renderEmoji, renderMessage } from '../api/render/message.js';
+import { snowflakeFromLog } from '../snowflake.js';
+import { getLoggedEvent, type LoggedEvent } from '../store/event-log.js';
+import { getMessageByEventId } from '../store/views/messages.js';
+import { usersByNexusIds } from '../store/views/users.js';
+import type { GuildRow } from '../store/views/guilds.js';
+import type { FanoutContext } from './fanout-context.js';
+
+/** MESSAGE_CREATE / UPDATE / DELETE and reactions, for one logged event. */
+export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, state: StateMap): Promise<void> {
+  const { pdu } = ev;
+  const channelKey = (pdu.content as { channel?: unknown }).channel;
+  if (typeof channelKey !== 'string') return;
+  const channelId = await ctx.channelId(pdu.room_id, channelKey);
+  if (!channelId) return;
+  const recipients = await ctx.audience.channelViewers(state, channelKey);
+  const base = { channel_id: channelId, guild_id: guild.id };
+
+  switch (pdu.type) {
+    case EventType.Message: {
+      const row = await getMessageByEventId(ctx.db, ev.event_id);
+      if (!row) return; // projected away (e.g. its channel is gone)
+      const c = pdu.content as unknown as MessageContent;
+      // The common case renders from caches: no reply, no role mentions, no reactions yet.
+      const message = c.reply_to || c.mention_roles?.length
+        ? await presentMessage(ctx.db, guild, row)
+        : renderMessage(row, undefined, { guildId: guild.id, mentionUsers: await usersByNexusIds(ctx.db, [pdu.sender, ...(c.mentions ?? [])]) });
+      const contentVisibleTo = new Set<string>();
+      for (const u of [pdu.sender, ...(c.mentions ?? [])]) {
+        const id = await ctx.audience.userId(u);
+        if (id) contentVisibleTo.add(id);
+      }
+      ctx.publish({
+        t: 'MESSAGE_CREATE',
+        d: { ...message, member: await partialMember(ctx, state, guild, pdu.sender) },
+        intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id, contentVisibleTo,
+      });
+      return;
+    }
+    case EventType.Edit: {
+      const row = await getMessageByEventId(ctx.db, (pdu.content as { target: string }).target);
+      if (!row || row.author !== pdu.sender) return;
+      const message = await presentMessage(ctx.db, guild, row);
+      const contentVisibleTo = new Set<string>();
+      for (const u of [row.author, ...row.mentions]) {
+        const id = await ctx.audience.userId(u);
+        if (id) contentVisibleTo.add(id);
+      }
+      ctx.publish({ t: 'MESSAGE_UPDATE', d: message as unknown as Record<string, unknown>, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id, contentVisibleTo });
+      return;
+    }
+    case EventType.Reaction: {
+      const c = pdu.content as unknown as ReactionContent;
+      const target = await getLoggedEvent(ctx.db, c.target);
+      const userId = await ctx.audience.userId(pdu.sender);
+      if (!target || !userId) return;
+      ctx.publish({
+        t: 'MESSAGE_REACTION_ADD',
+        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: await partialMember(ctx, state, guild, pdu.sender) },
+        intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
+      });
+      return;
+    }
+    case EventType.Redaction: {
+      const c = pdu.content as unknown as RedactionContent;
+      const target = await getLoggedEvent(ctx.db, c.redacts);
+      if (!target) return;
+      const messageOf = async (e: LoggedEvent) => snowflakeFromLog(e.received_ts, e.position);
+      if (target.pdu.type === EventType.Message) {
+        // Only if the projection accepted the redaction (the message is gone from the view).
+        if (await getMessageByEventId(ctx.db, target.event_id)) return;
+        ctx.publish({ t: 'MESSAGE_DELETE', d: { ...base, id: await messageOf(target) }, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id });
+      } else if (target.pdu.type === EventType.Reaction) {
+        const r = target.pdu.content as unknown as ReactionContent;
+        const message = await getLoggedEvent(ctx.db, r.target);
+        const userId = await ctx.audience.userId(target.pdu.sender);
+        const still = await ctx.db.selectFrom('reactions').select('event_id').where('event_id', '=', target.event_id).executeTakeFirst();
+        if (!message || !userId || still) return;
+        ctx.publish({
+          t: 'MESSAGE_REACTION_REMOVE',
+          d: { ...base, user_id: userId, message_id: await messageOf(message), emoji: renderEmoji(r.emoji), burst: false, type: 0 },
+          intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
+        });
+      }
+      return;
+    }
+  }
+}
+
+/** The `member` Discord attaches to guild MESSAGE_CREATE and reactions (no `user`). */
+async function partialMember(ctx: FanoutContext, state: StateMap, guild: GuildRow, user: string) {
+  const m = getMember(state, user);
+  const roles = memberRoleIds(m?.roles ?? [], await ctx.roleIds(state, guild.id));
+  const row = await ctx.db.selectFrom('members').select('joined_ts').where('room_id', '=', guild.room_id).where('user_id', '=', user).executeTakeFirst();
+  return { roles, nick: m?.nick ?? null, avatar: null, joined_at: isoTime(row?.joined_ts ?? guild.created_ts), deaf: false, mute: false, flags: 0, pending: false, premium_since: null, communication_disabled_until: null };
+}

@@ -1,0 +1,124 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createAccounts } from './accounts/accounts.js';
+import type { ScryptCost } from './accounts/passwords.js';
+import { createHttpApp } from './api/app.js';
+import type { ApiContext } from './api/context.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createAudience } from './fanout/audience.js';
+import { createFanoutContext } from './fanout/fanout-context.js';
+import { createGatewayBackend } from './fanout/gateway-backend.js';
+import { createLogDispatcher } from './fanout/log-dispatcher.js';
+import { keyServerRouter } from './federation/key-server.js';
+import { loadOrCreateServerKeys, type ServerKeys } from './federation/server-keys.js';
+import { createGateway } from './gateway/gateway-server.js';
+import type { Gateway } from './gateway/gateway-types.js';
+import { createGuildService, type GuildService } from './guilds/guild-service.js';
+import { createRoomWriter, type RoomWriter } from './guilds/room-writer.js';
+import { createLogger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createSnowflakeGenerator } from './snowflake.js';
+import { openDatabase, type DatabaseOptions, type OpenedDatabase } from './store/database.js';
+import { createLogTailer, type LogTailer } from './store/log-tailer.js';
+
+export interface HomeserverOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Overrides where the database is (tests: an in-memory PGlite or a fresh Postgres database). */
+  database?: DatabaseOptions;
+  passwordCost?: ScryptCost;
+  /** Export Node process metrics (off when several homeservers share a test process). */
+  processMetrics?: boolean;
+}
+
+export interface Homeserver {
+  config: Config;
+  /** http://host:port of the running server. */
+  url: string;
+  gatewayUrl: string;
+  log: Logger;
+  database: OpenedDatabase;
+  keys: ServerKeys;
+  writer: RoomWriter;
+  guilds: GuildService;
+  gateway: Gateway;
+  metrics: Metrics;
+  tailer: LogTailer;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts one homeserver from its configuration. This is the only place where
+ * things with I/O are created and wired together; nothing is global, so one process can
+ * run several homeservers side by side (the multi-server tests do).
+ */
+export async function startHomeserver(config: Config, opts: HomeserverOptions = {}): Promise<Homeserver> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+  const keys = await loadOrCreateServerKeys(config.dataDir, clock);
+  const database = await openDatabase(opts.database ?? { databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, 'pglite') });
+  const { db } = database;
+  const metrics = createMetrics({ processMetrics: opts.processMetrics ?? true, defaultLabels: { server: config.serverName } });
+
+  let tailer: LogTailer | undefined;
+  const writer = createRoomWriter({
+    db, clock, serverName: config.serverName, signingKey: () => keys.current,
+    onAppended(events) {
+      for (const e of events) metrics.countAppended('local', e.pdu.type);
+      tailer?.poke(); // don't wait for the NOTIFY round trip to fan out our own events
+    },
+  });
+  const guilds = createGuildService({ writer, serverName: config.serverName });
+  const accounts = createAccounts({ db, clock, serverName: config.serverName, newSnowflake: createSnowflakeGenerator(clock), passwordCost: opts.passwordCost });
+
+  const server: Server = createServer();
+  let gateway: Gateway | undefined;
+  let gatewayUrl = '';
+  const ctx: ApiContext = {
+    db, clock, config, log, accounts, guilds, writer,
+    publishEphemeral: (d) => gateway?.publish(d),
+    gatewayUrl: () => gatewayUrl,
+  };
+  const app = createHttpApp(ctx, {
+    metrics,
+    extra: [keyServerRouter({ serverName: config.serverName, keys: () => keys, clock })],
+  });
+  server.on('request', app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  gatewayUrl = config.publicBaseUrl ? `${config.publicBaseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/gateway` : `${url.replace(/^http/, 'ws')}/gateway`;
+
+  const audience = createAudience(db);
+  const fanout = createFanoutContext({ db, writer, audience, publish: (d) => gateway!.publish(d) });
+  gateway = createGateway({
+    server, path: '/gateway', clock, log,
+    backend: createGatewayBackend({ db, accounts, fanout }),
+    heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
+    resumeWindowMs: config.gateway.resumeWindowMs,
+    resumeGatewayUrl: gatewayUrl,
+    onMetrics: (m) => metrics.gatewaySessions.set(m.sessions),
+  });
+  tailer = createLogTailer({ database, deliver: createLogDispatcher(fanout), log });
+  await tailer.start();
+
+  let closed = false;
+  return {
+    config, url, gatewayUrl, log, database, keys, writer, guilds, gateway, metrics, tailer,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await tailer!.stop();
+      await gateway!.close('server shutting down');
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.close();
+    },
+  };
+}
