@@ -51,6 +51,17 @@ export async function presentMembers(db: Db, guild: GuildRow, page: { limit?: nu
   return rows.map(({ member, user }) => renderMember(member, user, ids));
 }
 
+/** Every joined member, paged through the view 1000 at a time (op 8 "all members", member search). */
+export async function presentAllMembers(db: Db, guild: GuildRow): Promise<ApiMember[]> {
+  const out: ApiMember[] = [];
+  for (let after: string | undefined; ; ) {
+    const page = await presentMembers(db, guild, { limit: 1000, after });
+    out.push(...page);
+    if (page.length < 1000) return out;
+    after = page[page.length - 1].user.id;
+  }
+}
+
 /** Messages with their authors, mentions, reactions (`me` from the viewer) and reply targets. */
 export async function presentMessages(db: Db, guild: GuildRow, rows: MessageRow[], viewer?: string): Promise<ApiMessage[]> {
   if (rows.length === 0) return [];

@@ -1,5 +1,5 @@
 import type { Accounts } from '../accounts/accounts.js';
-import { presentGuildCreate, presentMembers } from '../api/presenters.js';
+import { presentAllMembers, presentGuildCreate } from '../api/presenters.js';
 import { renderUser } from '../api/render/user.js';
 import type { GatewayBackend } from '../gateway/gateway-types.js';
 import { Intent } from '../gateway/intents.js';
@@ -32,7 +32,7 @@ export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout:
       if (!user || !guild) return [];
       const mine = await getMember(db, guild.room_id, user.nexus_id);
       if (mine?.membership !== 'join') return [];
-      const all = await presentMembers(db, guild, { limit: 1000 });
+      const all = await presentAllMembers(db, guild);
       const q = query.toLowerCase();
       const wanted = options?.userIds ? new Set(options.userIds) : undefined;
       const found = all.filter((m) => (wanted ? wanted.has(m.user.id) : m.user.username.toLowerCase().startsWith(q) || (m.nick ?? '').toLowerCase().startsWith(q)));

@@ -5,6 +5,7 @@ import { presentMessage } from '../api/presenters.js';
 import { isoTime } from '../api/render/common.js';
 import { memberRoleIds } from '../api/render/member.js';
 import { renderEmoji, renderMessage } from '../api/render/message.js';
+import { renderUserOf } from '../api/render/user.js';
 import { snowflakeFromLog } from '../snowflake.js';
 import { getLoggedEvent, type LoggedEvent } from '../store/event-log.js';
 import { getMessageByEventId } from '../store/views/messages.js';
@@ -62,7 +63,9 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
       if (!target || !userId) return;
       ctx.publish({
         t: 'MESSAGE_REACTION_ADD',
-        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: await partialMember(ctx, state, guild, pdu.sender) },
+        // Unlike MESSAGE_CREATE's, this `member` carries its `user` (Discord's docs): discord.js
+        // takes the reactor from it and drops the event when the user is not already cached.
+        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: { ...(await partialMember(ctx, state, guild, pdu.sender)), user: renderUserOf(pdu.sender, await usersByNexusIds(ctx.db, [pdu.sender])) } },
         intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
       });
       return;

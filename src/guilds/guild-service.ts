@@ -49,7 +49,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
     updateSettings(roomId: string, sender: string, patch: Partial<SettingsContent>) {
       return one(roomId, (state) => {
         const current = (getStateEvent(state, EventType.Settings, '')?.pdu.content ?? {}) as unknown as SettingsContent;
-        return { type: EventType.Settings, state_key: '', sender, content: dropUndefined({ ...current, ...patch }) };
+        return { type: EventType.Settings, state_key: '', sender, content: dropUndefined({ ...current, ...dropUndefined(patch) }) };
       });
     },
 
@@ -61,7 +61,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
       return one(roomId, (state) => {
         const current = getChannel(state, channelKey);
         if (!current) throw new NotFoundInState('channel');
-        return { type: EventType.Channel, state_key: channelKey, sender, content: dropUndefined({ ...current, ...patch }) };
+        return { type: EventType.Channel, state_key: channelKey, sender, content: dropUndefined({ ...current, ...dropUndefined(patch) }) };
       });
     },
 
@@ -81,7 +81,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
       return one(roomId, (state) => {
         const current = getRole(state, roleKey);
         if (!current) throw new NotFoundInState('role');
-        return { type: EventType.Role, state_key: roleKey, sender, content: dropUndefined({ ...current, ...patch }) };
+        return { type: EventType.Role, state_key: roleKey, sender, content: dropUndefined({ ...current, ...dropUndefined(patch) }) };
       });
     },
 

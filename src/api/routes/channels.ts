@@ -13,9 +13,10 @@ import { getUserById, usersByNexusIds } from '../../store/views/users.js';
 import { channelAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
-import { presentChannel } from '../presenters.js';
+import { presentChannel, presentMember } from '../presenters.js';
 import { renderInvite } from '../render/invite.js';
 import { parseBody, permissionString } from '../validate.js';
+import { definedFields } from './defined-fields.js';
 import { channelName } from './guilds.js';
 
 const patchChannelBody = z.object({
@@ -53,7 +54,7 @@ export function channelRoutes(ctx: ApiContext): Router {
       if (!p || p.guild_id !== guild.id || p.kind !== ChannelKind.Category) throw apiError('unknownChannel');
       parent = p.channel_key;
     }
-    await ctx.guilds.updateChannel(guild.room_id, user.nexus_id, channel.channel_key, { name: body.name, topic: body.topic, position: body.position, nsfw: body.nsfw, parent });
+    await ctx.guilds.updateChannel(guild.room_id, user.nexus_id, channel.channel_key, definedFields({ name: body.name, topic: body.topic, position: body.position, nsfw: body.nsfw, parent }));
     res.json(await presentChannel(ctx.db, guild, (await getChannelById(ctx.db, channel.id))!));
   });
 
@@ -98,7 +99,8 @@ export function channelRoutes(ctx: ApiContext): Router {
     const members = await usersByNexusIds(ctx.db, joinedMembers(state));
     ctx.publishEphemeral({
       t: 'TYPING_START',
-      d: { channel_id: channel.id, guild_id: guild.id, user_id: user.id, timestamp: Math.floor(ctx.clock.now() / 1000) },
+      // `member` (with its user) as Discord sends it: clients take the typist from it.
+      d: { channel_id: channel.id, guild_id: guild.id, user_id: user.id, timestamp: Math.floor(ctx.clock.now() / 1000), member: await presentMember(ctx.db, guild, user.nexus_id) },
       intent: Intent.GUILD_MESSAGE_TYPING,
       recipients: new Set([...members.values()].map((u) => u.id)),
       guildId: guild.id,

@@ -65,6 +65,13 @@ export function guildRoutes(ctx: ApiContext): Router {
     res.status(204).end();
   });
 
+  // Nexus guilds have no custom emojis (the guild object says `emojis: []`); answering the
+  // list rather than 404 lets clients that fetch it (discord.js guild.emojis.fetch()) go on.
+  r.get('/guilds/:guildId/emojis', async (req, res) => {
+    await guildAccess(ctx, me(res), param(req, 'guildId'));
+    res.json([]);
+  });
+
   r.get('/guilds/:guildId/channels', async (req, res) => {
     const { guild } = await guildAccess(ctx, me(res), param(req, 'guildId'));
     res.json(await presentChannels(ctx.db, guild));

@@ -3,9 +3,9 @@ import { isJoined, membershipOf } from '../../events/state-map.js';
 import { getChannelByKey } from '../../store/views/channels.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
 import { countMembers } from '../../store/views/members.js';
-import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, type InviteRow } from '../../store/views/invites.js';
+import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, listGuildInvites, type InviteRow } from '../../store/views/invites.js';
 import { getUserByNexusId } from '../../store/views/users.js';
-import { channelAccess, requirePermission } from '../access.js';
+import { channelAccess, guildAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
 import { renderInvite } from '../render/invite.js';
@@ -36,6 +36,15 @@ export function inviteRoutes(ctx: ApiContext): Router {
       await ctx.guilds.join(invite.room_id, user.nexus_id, invite.inviter);
     }
     res.json(await presentInvite(ctx, (await getInvite(ctx.db, invite.code))!, false));
+  });
+
+  r.get('/guilds/:guildId/invites', async (req, res) => {
+    const access = await guildAccess(ctx, me(res), param(req, 'guildId'));
+    requirePermission(access.perms, Permission.MANAGE_GUILD);
+    const invites = (await listGuildInvites(ctx.db, access.guild.room_id)).filter((i) => isInviteUsable(i, ctx.clock.now()));
+    const out = [];
+    for (const invite of invites) out.push(await presentInvite(ctx, invite, false));
+    res.json(out);
   });
 
   r.delete('/invites/:code', async (req, res) => {

@@ -1,6 +1,8 @@
 import type { Router } from 'express';
 import { z } from 'zod';
+import { EVERYONE_ROLE } from '../../events/event-types.js';
 import { Permission } from '../../events/permissions.js';
+import { getMember as getMemberState, memberRoleKeys } from '../../events/state-map.js';
 import { getMember } from '../../store/views/members.js';
 import { listBans } from '../../store/views/members.js';
 import { getRoleById } from '../../store/views/roles.js';
@@ -8,12 +10,13 @@ import { getUserById, type UserRow } from '../../store/views/users.js';
 import { guildAccess, requirePermission, type GuildAccess } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
-import { presentMember, presentMembers } from '../presenters.js';
+import { presentAllMembers, presentMember, presentMembers } from '../presenters.js';
 import { placeholderUser, renderUser } from '../render/user.js';
 import { parseBody, parseQuery, queryInt, querySnowflake, snowflake } from '../validate.js';
 import { apiRouter } from './router.js';
 
 const listQuery = z.object({ limit: queryInt({ min: 1, max: 1000, default: 1 }), after: querySnowflake });
+const searchQuery = z.object({ query: z.string().max(100), limit: queryInt({ min: 1, max: 1000, default: 1 }) });
 const patchMemberBody = z.object({ nick: z.string().max(32).nullable().optional(), roles: z.array(snowflake).max(250).optional() });
 const banBody = z.object({ delete_message_seconds: z.number().int().min(0).max(604_800).optional(), reason: z.string().max(512).optional() });
 
@@ -50,6 +53,17 @@ export function memberRoutes(ctx: ApiContext): Router {
     res.json(await presentMembers(ctx.db, access.guild, parseQuery(listQuery, req.query)));
   });
 
+  // Before /members/:userId, so "search" is not read as a user id. Prefix match on the
+  // username, display name or nickname, case-insensitive (Discord's Search Guild Members).
+  r.get('/guilds/:guildId/members/search', async (req, res) => {
+    const access = await guildAccess(ctx, me(res), param(req, 'guildId'));
+    const { query, limit } = parseQuery(searchQuery, req.query);
+    const q = query.toLowerCase();
+    const matches = (s: string | null | undefined) => !!s && s.toLowerCase().startsWith(q);
+    const all = await presentAllMembers(ctx.db, access.guild);
+    res.json(all.filter((m) => matches(m.user.username) || matches(m.user.global_name) || matches(m.nick)).slice(0, limit));
+  });
+
   r.get('/guilds/:guildId/members/:userId', async (req, res) => {
     const self = me(res);
     const access = await guildAccess(ctx, self, param(req, 'guildId'));
@@ -65,12 +79,20 @@ export function memberRoutes(ctx: ApiContext): Router {
     const body = parseBody(patchMemberBody, req.body);
     await joinedTarget(access, user);
     const room = access.guild.room_id;
+    // Fields that already hold the requested value are left alone: Discord answers such a
+    // PATCH with the member, while the log refuses an update that changes nothing (rule 3.5).
+    const current = getMemberState(access.state, user.nexus_id);
     if (body.roles !== undefined) {
       requirePermission(access.perms, Permission.MANAGE_ROLES);
       const keys = await roleKeys(access, body.roles);
-      await ctx.guilds.setMemberRoles(room, self.nexus_id, user.nexus_id, () => keys);
+      const had = new Set(memberRoleKeys(current).filter((k) => k !== EVERYONE_ROLE));
+      if (keys.length !== had.size || keys.some((k) => !had.has(k))) {
+        await ctx.guilds.setMemberRoles(room, self.nexus_id, user.nexus_id, () => keys);
+      }
     }
-    if (body.nick !== undefined) await ctx.guilds.setNick(room, self.nexus_id, user.nexus_id, body.nick || null);
+    if (body.nick !== undefined && (body.nick || null) !== (current?.nick || null)) {
+      await ctx.guilds.setNick(room, self.nexus_id, user.nexus_id, body.nick || null);
+    }
     res.json(await presentMember(ctx.db, access.guild, user.nexus_id));
   });
 

@@ -3,16 +3,17 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { ChannelKind } from '../../events/event-types.js';
 import { has, Permission } from '../../events/permissions.js';
-import { isSnowflake } from '../../snowflake.js';
-import { getMessageByEventId, getMessageById, listChannelMessages, pinnedMessages, reactionUsers, type MessageRow } from '../../store/views/messages.js';
-import { usersByNexusIds } from '../../store/views/users.js';
+import { isSnowflake, snowflakeTime } from '../../snowflake.js';
+import { getMessageByEventId, getMessageById, listChannelMessages, type MessageRow } from '../../store/views/messages.js';
 import { channelAccess, requirePermission, type ChannelAccess } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
 import { resolveMentions } from '../mentions.js';
 import { presentMessage, presentMessages } from '../presenters.js';
-import { renderUserOf } from '../render/user.js';
-import { messageContent, parseBody, parseQuery, queryInt, querySnowflake } from '../validate.js';
+import { messageContent, parseBody, parseQuery, queryInt, querySnowflake, snowflake } from '../validate.js';
+import { messageIn as messageInChannel } from './message-lookup.js';
+import { pinRoutes } from './pins.js';
+import { reactionRoutes } from './reactions.js';
 
 const createMessageBody = z.object({
   content: messageContent.optional(),
@@ -25,17 +26,16 @@ const createMessageBody = z.object({
 });
 const editMessageBody = z.object({ content: messageContent });
 const listQuery = z.object({ limit: queryInt({ min: 1, max: 100, default: 50 }), before: querySnowflake, after: querySnowflake, around: querySnowflake });
-const emojiParam = z.string().min(1).max(64);
+const bulkDeleteBody = z.object({ messages: z.array(snowflake) });
+/** Discord refuses to bulk-delete messages older than two weeks (50034). */
+const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 
 export function messageRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
 
-  /** The message, if it is in this channel (404 10008 otherwise). */
-  async function messageIn(access: ChannelAccess, messageId: string): Promise<MessageRow> {
-    const message = isSnowflake(messageId) ? await getMessageById(ctx.db, messageId) : undefined;
-    if (!message || message.channel_id !== access.channel.id) throw apiError('unknownMessage');
-    return message;
-  }
+  // Pins and reactions first: `…/messages/pins` must not be read as a message id.
+  r.use(pinRoutes(ctx), reactionRoutes(ctx));
+  const messageIn = (access: ChannelAccess, id: string) => messageInChannel(ctx, access, id);
 
   async function send(res: Response, access: ChannelAccess, row: MessageRow, status = 200) {
     res.status(status).json(await presentMessage(ctx.db, access.guild, row, me(res).nexus_id));
@@ -79,6 +79,24 @@ export function messageRoutes(ctx: ApiContext): Router {
     await send(res, access, (await getMessageByEventId(ctx.db, ev.event_id))!);
   });
 
+  // Bulk delete: 2–100 ids, none older than two weeks; ids of messages that are not (or no
+  // longer) in the channel are skipped, as Discord does. One redaction per message.
+  r.post('/channels/:channelId/messages/bulk-delete', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const ids = [...new Set(parseBody(bulkDeleteBody, req.body).messages)];
+    if (ids.length < 2 || ids.length > 100) throw apiError('bulkDeleteCount');
+    requirePermission(access.perms, Permission.MANAGE_MESSAGES);
+    if (ids.some((id) => snowflakeTime(id) < ctx.clock.now() - BULK_DELETE_MAX_AGE_MS)) throw apiError('bulkDeleteTooOld');
+    for (const id of ids) {
+      const message = await getMessageById(ctx.db, id);
+      if (message && message.channel_id === access.channel.id) {
+        await ctx.guilds.redact(access.guild.room_id, user.nexus_id, message.event_id, access.channel.channel_key);
+      }
+    }
+    res.status(204).end();
+  });
+
   r.get('/channels/:channelId/messages/:messageId', async (req, res) => {
     const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
     requirePermission(access.perms, Permission.READ_MESSAGE_HISTORY);
@@ -110,65 +128,5 @@ export function messageRoutes(ctx: ApiContext): Router {
     res.status(204).end();
   });
 
-  r.put('/channels/:channelId/messages/:messageId/reactions/:emoji/@me', async (req, res) => {
-    const user = me(res);
-    const access = await channelAccess(ctx, user, param(req, 'channelId'));
-    const message = await messageIn(access, param(req, 'messageId'));
-    const emoji = parseEmoji(param(req, 'emoji'));
-    requirePermission(access.perms, Permission.READ_MESSAGE_HISTORY);
-    requirePermission(access.perms, Permission.ADD_REACTIONS);
-    const mine = await myReaction(message.id, emoji, user.nexus_id);
-    if (!mine) await ctx.guilds.react(access.guild.room_id, user.nexus_id, access.channel.channel_key, message.event_id, emoji);
-    res.status(204).end();
-  });
-
-  r.delete('/channels/:channelId/messages/:messageId/reactions/:emoji/@me', async (req, res) => {
-    const user = me(res);
-    const access = await channelAccess(ctx, user, param(req, 'channelId'));
-    const message = await messageIn(access, param(req, 'messageId'));
-    const emoji = parseEmoji(param(req, 'emoji'));
-    const mine = await myReaction(message.id, emoji, user.nexus_id);
-    if (mine) await ctx.guilds.redact(access.guild.room_id, user.nexus_id, mine, access.channel.channel_key);
-    res.status(204).end();
-  });
-
-  r.get('/channels/:channelId/messages/:messageId/reactions/:emoji', async (req, res) => {
-    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
-    const message = await messageIn(access, param(req, 'messageId'));
-    const ids = await reactionUsers(ctx.db, message.id, parseEmoji(param(req, 'emoji')));
-    const users = await usersByNexusIds(ctx.db, ids);
-    res.json(ids.map((id) => renderUserOf(id, users)));
-  });
-
-  r.get('/channels/:channelId/pins', async (req, res) => {
-    const access = await channelAccess(ctx, me(res), param(req, 'channelId'));
-    if (!has(access.perms, Permission.READ_MESSAGE_HISTORY)) return void res.json([]);
-    res.json(await presentMessages(ctx.db, access.guild, await pinnedMessages(ctx.db, access.channel.id), me(res).nexus_id));
-  });
-
-  for (const [method, pinned] of [['put', true], ['delete', false]] as const) {
-    r[method]('/channels/:channelId/pins/:messageId', async (req, res) => {
-      const user = me(res);
-      const access = await channelAccess(ctx, user, param(req, 'channelId'));
-      const message = await messageIn(access, param(req, 'messageId'));
-      requirePermission(access.perms, Permission.MANAGE_MESSAGES);
-      if (message.pinned !== pinned) await ctx.guilds.setPinned(access.guild.room_id, user.nexus_id, access.channel.channel_key, message.event_id, pinned);
-      res.status(204).end();
-    });
-  }
-
-  async function myReaction(messageId: string, emoji: string, user: string): Promise<string | undefined> {
-    const row = await ctx.db.selectFrom('reactions').select('event_id').where('message_id', '=', messageId).where('emoji', '=', emoji).where('user_id', '=', user).executeTakeFirst();
-    return row?.event_id;
-  }
-
   return r;
 }
-
-/** The emoji path segment: a unicode emoji, or `name:id` for a custom one (already URL-decoded). */
-function parseEmoji(raw: string): string {
-  const parsed = emojiParam.safeParse(raw);
-  if (!parsed.success) throw apiError('unknownEmoji');
-  return parsed.data;
-}
-

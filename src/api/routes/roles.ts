@@ -8,16 +8,23 @@ import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
 import { renderRole } from '../render/role.js';
 import { parseBody, permissionString } from '../validate.js';
+import { definedFields } from './defined-fields.js';
 import { apiRouter } from './router.js';
 
-const roleBody = z.object({
-  name: z.string().min(1).max(100).optional(),
-  permissions: permissionString.optional(),
-  color: z.number().int().min(0).max(0xffffff).optional(),
-  hoist: z.boolean().optional(),
-  mentionable: z.boolean().optional(),
-  position: z.number().int().min(1).max(250).optional(),
-});
+const rgb = z.number().int().min(0).max(0xffffff);
+const roleBody = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    permissions: permissionString.optional(),
+    color: rgb.optional(),
+    // Discord's newer form (discord.js ≥ 14.20 sends only this): Nexus roles have one colour,
+    // the primary; gradients (secondary/tertiary) are accepted and not kept.
+    colors: z.object({ primary_color: rgb, secondary_color: rgb.nullish(), tertiary_color: rgb.nullish() }).optional(),
+    hoist: z.boolean().optional(),
+    mentionable: z.boolean().optional(),
+    position: z.number().int().min(1).max(250).optional(),
+  })
+  .transform(({ colors, ...rest }) => ({ ...rest, color: rest.color ?? colors?.primary_color }));
 
 export function roleRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
@@ -50,10 +57,10 @@ export function roleRoutes(ctx: ApiContext): Router {
     if (!role || role.room_id !== guild.room_id) throw apiError('unknownRole');
     const body = parseBody(roleBody, req.body);
     requirePermission(perms, Permission.MANAGE_ROLES);
-    await ctx.guilds.updateRole(guild.room_id, user.nexus_id, role.role_key, {
+    await ctx.guilds.updateRole(guild.room_id, user.nexus_id, role.role_key, definedFields({
       name: body.name, permissions: permissionsOf(body.permissions), color: body.color, hoist: body.hoist, mentionable: body.mentionable,
       position: role.role_key === EVERYONE_ROLE ? undefined : body.position,
-    });
+    }));
     res.json(renderRole((await getRoleById(ctx.db, role.id))!));
   });
 
