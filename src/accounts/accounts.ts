@@ -16,6 +16,12 @@ export const USERNAME_PATTERN = /^[a-zA-Z0-9_.-]{2,32}$/;
  */
 export function createAccounts(deps: { db: Db; clock: Clock; serverName: string; newSnowflake: () => string; passwordCost?: ScryptCost }) {
   const { db, clock } = deps;
+  // Token → user, for a minute: every API request authenticates, and a database round trip
+  // per request is the largest fixed cost of a message. Tokens are never revoked today (no
+  // logout route); when they are, revocation must clear this cache.
+  const recent = new Map<string, { user: UserRow; until: number }>();
+  const TOKEN_CACHE_MS = 60_000;
+  const TOKEN_CACHE_MAX = 10_000;
 
   async function issueToken(userId: string): Promise<string> {
     const token = newToken(userId);
@@ -47,7 +53,15 @@ export function createAccounts(deps: { db: Db; clock: Clock; serverName: string;
     },
 
     async authenticate(token: string): Promise<UserRow | undefined> {
-      return getUserByTokenHash(db, hashToken(token));
+      const key = hashToken(token);
+      const hit = recent.get(key);
+      if (hit && hit.until > clock.now()) return hit.user;
+      const user = await getUserByTokenHash(db, key);
+      if (user) {
+        if (recent.size >= TOKEN_CACHE_MAX) recent.clear();
+        recent.set(key, { user, until: clock.now() + TOKEN_CACHE_MS });
+      }
+      return user;
     },
   };
 }

@@ -10,7 +10,7 @@ import { renderChannel, type ApiChannel } from './render/channel.js';
 import { renderGuild, renderGuildCreate, type ApiGuild, type ApiGuildCreate } from './render/guild.js';
 import { renderMember, type ApiMember } from './render/member.js';
 import { renderMessage, type ApiMessage } from './render/message.js';
-import { userSnowflake } from './render/user.js';
+import { userSnowflake, type RenderableUser } from './render/user.js';
 
 // Presenters: view rows → complete Discord objects, with the lookups each needs batched.
 // The REST routes and the gateway share them, so an object looks the same on both.
@@ -116,4 +116,21 @@ export async function presentGuildCreate(db: Db, guild: GuildRow, viewer: string
     memberCount: count,
     joinedAt: isoTime(joined),
   });
+}
+
+/**
+ * A message that was just sent: it has no reactions yet and its author is known, so only
+ * what it mentions or replies to is looked up (usually nothing). The hot path of chat.
+ */
+export async function presentNewMessage(db: Db, guild: GuildRow, row: MessageRow, author: RenderableUser): Promise<ApiMessage> {
+  const [mentioned, roles, replies] = await Promise.all([
+    row.mentions.length ? usersByNexusIds(db, row.mentions) : new Map<string, RenderableUser>(),
+    row.mention_roles.length ? listGuildRoles(db, guild.id) : [],
+    row.reply_to ? messagesByEventIds(db, [row.reply_to]) : new Map<string, MessageRow>(),
+  ]);
+  const replyTarget = row.reply_to ? replies.get(row.reply_to) ?? null : undefined;
+  if (replyTarget && !mentioned.has(replyTarget.author)) {
+    for (const [id, u] of await usersByNexusIds(db, [replyTarget.author])) mentioned.set(id, u);
+  }
+  return renderMessage(row, author, { guildId: String(guild.id), reactions: [], mentionUsers: mentioned, roleIdsByKey: roleIdsByKey(roles), replyTarget });
 }

@@ -5,6 +5,7 @@ import type { Db } from '../store/database.js';
 import { getChannelByKey } from '../store/views/channels.js';
 import { getGuildByRoomId, type GuildRow } from '../store/views/guilds.js';
 import { listGuildRoles } from '../store/views/roles.js';
+import { getUserByNexusId, type UserRow } from '../store/views/users.js';
 import { roleIdsByKey } from '../api/render/common.js';
 import type { Audience } from './audience.js';
 
@@ -18,12 +19,19 @@ export interface FanoutContext {
   forgetGuild(roomId: string): void;
   channelId(roomId: string, channelKey: string): Promise<string | undefined>;
   roleIds(state: StateMap, guildId: string): Promise<Map<string, string>>;
+  /** A user's row (cached: a user's id and name do not change). */
+  user(nexusId: string): Promise<UserRow | undefined>;
+  /** When a member joined (cached until their membership changes). */
+  joinedTs(roomId: string, nexusId: string): Promise<number | undefined>;
+  forgetMember(roomId: string, nexusId: string): void;
 }
 
 export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience: Audience; publish(d: Dispatch): void }): FanoutContext {
   const guilds = new Map<string, GuildRow>();
   const channelIds = new Map<string, string>(); // `${room}|${key}` → snowflake: fixed once created
   const roleIdCache = new WeakMap<StateMap, Map<string, string>>();
+  const users = new Map<string, UserRow>();
+  const joined = new Map<string, number | undefined>(); // `${room}|${user}`
   return {
     ...deps,
     async guild(roomId) {
@@ -45,6 +53,25 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
         if (id) channelIds.set(k, id);
       }
       return id;
+    },
+    async user(nexusId) {
+      let u = users.get(nexusId);
+      if (!u) {
+        u = await getUserByNexusId(deps.db, nexusId);
+        if (u) users.set(nexusId, u);
+      }
+      return u;
+    },
+    async joinedTs(roomId, nexusId) {
+      const k = `${roomId}|${nexusId}`;
+      if (!joined.has(k)) {
+        const row = await deps.db.selectFrom('members').select('joined_ts').where('room_id', '=', roomId).where('user_id', '=', nexusId).executeTakeFirst();
+        joined.set(k, row?.joined_ts == null ? undefined : Number(row.joined_ts));
+      }
+      return joined.get(k);
+    },
+    forgetMember(roomId, nexusId) {
+      joined.delete(`${roomId}|${nexusId}`);
     },
     async roleIds(state, guildId) {
       let ids = roleIdCache.get(state);

@@ -72,6 +72,7 @@ export async function dispatchStateEvent(ctx: FanoutContext, ev: LoggedEvent, gu
 async function dispatchMembership(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, state: StateMap, members: Set<string>): Promise<void> {
   const { pdu } = ev;
   const target = pdu.state_key!;
+  ctx.forgetMember(pdu.room_id, target);
   const now = (pdu.content as unknown as MemberContent).membership;
   const before = (await previousStateEvent(ctx.db, pdu.room_id, EventType.Member, target, ev.position))?.pdu.content as MemberContent | undefined;
   const was = before?.membership;

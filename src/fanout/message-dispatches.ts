@@ -1,10 +1,11 @@
 import { EventType, type MessageContent, type ReactionContent, type RedactionContent } from '../events/event-types.js';
 import { getMember, type StateMap } from '../events/state-map.js';
 import { Intent } from '../gateway/intents.js';
-import { presentMessage } from '../api/presenters.js';
+import { presentMessage, presentNewMessage } from '../api/presenters.js';
+import { messageRowFromEvent } from '../store/projections/message-row.js';
 import { isoTime } from '../api/render/common.js';
 import { memberRoleIds } from '../api/render/member.js';
-import { renderEmoji, renderMessage } from '../api/render/message.js';
+import { renderEmoji } from '../api/render/message.js';
 import { renderUserOf } from '../api/render/user.js';
 import { snowflakeFromLog } from '../snowflake.js';
 import { getLoggedEvent, type LoggedEvent } from '../store/event-log.js';
@@ -25,13 +26,10 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
 
   switch (pdu.type) {
     case EventType.Message: {
-      const row = await getMessageByEventId(ctx.db, ev.event_id);
-      if (!row) return; // projected away (e.g. its channel is gone)
       const c = pdu.content as unknown as MessageContent;
-      // The common case renders from caches: no reply, no role mentions, no reactions yet.
-      const message = c.reply_to || c.mention_roles?.length
-        ? await presentMessage(ctx.db, guild, row)
-        : renderMessage(row, undefined, { guildId: guild.id, mentionUsers: await usersByNexusIds(ctx.db, [pdu.sender, ...(c.mentions ?? [])]) });
+      const author = await ctx.user(pdu.sender);
+      const row = messageRowFromEvent(ev, channelId);
+      const message = author ? await presentNewMessage(ctx.db, guild, row, author) : await presentMessage(ctx.db, guild, row);
       const contentVisibleTo = new Set<string>();
       for (const u of [pdu.sender, ...(c.mentions ?? [])]) {
         const id = await ctx.audience.userId(u);
@@ -100,6 +98,6 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
 async function partialMember(ctx: FanoutContext, state: StateMap, guild: GuildRow, user: string) {
   const m = getMember(state, user);
   const roles = memberRoleIds(m?.roles ?? [], await ctx.roleIds(state, guild.id));
-  const row = await ctx.db.selectFrom('members').select('joined_ts').where('room_id', '=', guild.room_id).where('user_id', '=', user).executeTakeFirst();
-  return { roles, nick: m?.nick ?? null, avatar: null, joined_at: isoTime(row?.joined_ts ?? guild.created_ts), deaf: false, mute: false, flags: 0, pending: false, premium_since: null, communication_disabled_until: null };
+  const joinedTs = await ctx.joinedTs(guild.room_id, user);
+  return { roles, nick: m?.nick ?? null, avatar: null, joined_at: isoTime(joinedTs ?? guild.created_ts), deaf: false, mute: false, flags: 0, pending: false, premium_since: null, communication_disabled_until: null };
 }

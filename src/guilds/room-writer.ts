@@ -47,6 +47,7 @@ interface Pending {
 }
 
 interface Room {
+  generation: number; // bumped whenever the cache is invalidated
   head?: RoomHead;
   state?: Map<string, StoredEvent>;
   queue: Pending[];
@@ -71,7 +72,7 @@ export function createRoomWriter(deps: RoomWriterDeps) {
 
   function roomOf(roomId: string): Room {
     let room = rooms.get(roomId);
-    if (!room) rooms.set(roomId, (room = { queue: [], running: false }));
+    if (!room) rooms.set(roomId, (room = { generation: 0, queue: [], running: false }));
     return room;
   }
 
@@ -89,44 +90,70 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     try {
       while (room.queue.length > 0) {
         const batch = room.queue.splice(0, MAX_BATCH);
-        await commitBatch(roomId, room, batch);
+        try {
+          await commitBatch(roomId, room, batch);
+        } catch (err) {
+          // Never strand a command: whatever went wrong, its caller hears of it.
+          for (const p of batch) p.reject(err);
+        }
       }
     } finally {
       room.running = false;
     }
   }
 
+  /** The room's cached head and state, loaded if missing. `generation` tells whether they were invalidated since. */
+  async function loaded(roomId: string, room: Room): Promise<{ head: RoomHead; state: Map<string, StoredEvent>; generation: number }> {
+    if (room.head && room.state) return { head: room.head, state: room.state, generation: room.generation };
+    const generation = room.generation;
+    const head = await loadRoomHead(deps.db, roomId);
+    const state = await loadRoomState(deps.db, roomId);
+    if (room.generation === generation) {
+      room.head = head;
+      room.state = state;
+    }
+    return { head, state, generation };
+  }
+
   async function commitBatch(roomId: string, room: Room, batch: Pending[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (!room.head || !room.state) {
-        room.head = await loadRoomHead(deps.db, roomId);
-        room.state = await loadRoomState(deps.db, roomId);
-      }
-      const { accepted, events } = draftBatch(roomId, room.head, room.state, batch);
+      const { head: before, state: committed, generation } = await loaded(roomId, room);
+      const { accepted, events } = draftBatch(roomId, before, committed, batch);
       if (events.length === 0) return;
       const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
       // Only state events change the state: a batch of messages keeps the same map (and so
       // the audience caches keyed by it stay valid).
-      const state = events.some((e) => e.pdu.state_key !== undefined) ? new Map(room.state) : room.state;
+      const state = events.some((e) => e.pdu.state_key !== undefined) ? new Map(committed) : committed;
+      // Marked as ours before the commit: the log reader may see the rows the moment they
+      // commit, before appendToRoom returns, and must not take them for another writer's.
+      if (ownRecent.size > 100_000) ownRecent.clear(); // nobody is reading the log back
+      for (const e of events) ownRecent.add(e.event_id);
       try {
-        const { logged, head } = await appendToRoom(deps.db, room.head, events, state, receivedTs);
-        room.head = head;
-        room.state = state;
+        const { logged, head } = await appendToRoom(deps.db, before, events, state, receivedTs);
+        // Keep the new head unless another process's append was seen meanwhile.
+        if (room.generation === generation) {
+          room.head = head;
+          room.state = state;
+        }
         const byId = new Map(logged.map((e) => [e.event_id, e]));
         for (const { pending, eventIds } of accepted) pending.resolve(eventIds.map((id) => byId.get(id)!));
-        if (ownRecent.size > 100_000) ownRecent.clear(); // nobody is reading the log back
-        for (const e of logged) ownRecent.add(e.event_id);
         deps.onAppended?.(logged);
         return;
       } catch (err) {
+        for (const e of events) ownRecent.delete(e.event_id);
         // Whatever failed, the cache may be stale or half-advanced: reload next time.
-        room.head = undefined;
-        room.state = undefined;
+        forget(room);
         if (err instanceof ConcurrencyError && attempt < MAX_RETRIES) continue;
         for (const { pending } of accepted) pending.reject(err);
         return;
       }
     }
+  }
+
+  function forget(room: Room): void {
+    room.generation++;
+    room.head = undefined;
+    room.state = undefined;
   }
 
   /** Drafts, authorizes and signs each pending command against the state left by the ones before it. */
@@ -186,18 +213,12 @@ export function createRoomWriter(deps: RoomWriterDeps) {
 
   /** The cached state of a room (loaded on first use). Read-only for callers. */
   async function stateOf(roomId: string): Promise<StateMap> {
-    const room = roomOf(roomId);
-    if (!room.state || !room.head) {
-      room.head = await loadRoomHead(deps.db, roomId);
-      room.state = await loadRoomState(deps.db, roomId);
-    }
-    return room.state;
+    return (await loaded(roomId, roomOf(roomId))).state;
   }
 
   /** Forgets cached state (another process appended, or a rebuild ran). */
   function invalidate(roomId?: string): void {
-    if (roomId) rooms.delete(roomId);
-    else rooms.clear();
+    for (const [id, room] of rooms) if (!roomId || id === roomId) forget(room);
   }
 
   /** Called by the log reader for every event: forgets rooms another process wrote to. */
@@ -205,11 +226,7 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     for (const e of events) {
       if (ownRecent.delete(e.event_id)) continue;
       const room = rooms.get(e.pdu.room_id);
-      if (room && !room.running) invalidate(e.pdu.room_id);
-      else if (room) {
-        room.head = undefined; // reloaded before the next batch
-        room.state = undefined;
-      }
+      if (room) forget(room);
     }
   }
 

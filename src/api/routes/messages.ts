@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { ChannelKind } from '../../events/event-types.js';
 import { has, Permission } from '../../events/permissions.js';
 import { isSnowflake, snowflakeTime } from '../../snowflake.js';
-import { getMessageByEventId, getMessageById, listChannelMessages, type MessageRow } from '../../store/views/messages.js';
+import { getMessageById, listChannelMessages, type MessageRow } from '../../store/views/messages.js';
 import { channelAccess, requirePermission, type ChannelAccess } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
 import { resolveMentions } from '../mentions.js';
-import { presentMessage, presentMessages } from '../presenters.js';
+import { presentMessage, presentMessages, presentNewMessage } from '../presenters.js';
+import { messageRowFromEvent } from '../../store/projections/message-row.js';
 import { messageContent, parseBody, parseQuery, queryInt, querySnowflake, snowflake } from '../validate.js';
 import { messageIn as messageInChannel } from './message-lookup.js';
 import { pinRoutes } from './pins.js';
@@ -76,7 +77,7 @@ export function messageRoutes(ctx: ApiContext): Router {
       ...(replyTo ? { reply_to: replyTo } : {}),
     };
     const ev = await ctx.guilds.sendMessage(access.guild.room_id, user.nexus_id, content);
-    await send(res, access, (await getMessageByEventId(ctx.db, ev.event_id))!);
+    res.json(await presentNewMessage(ctx.db, access.guild, messageRowFromEvent(ev, access.channel.id), user));
   });
 
   // Bulk delete: 2–100 ids, none older than two weeks; ids of messages that are not (or no
