@@ -4,14 +4,16 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startHomeserver, type Homeserver } from '../../src/homeserver.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import type { DatabaseOptions } from '../../src/store/database.js';
 
 /** Starts a homeserver on a loopback port with a temp data dir (keys) and the given database. */
 export async function startTestHomeserver(database: DatabaseOptions, overrides: Partial<Config> = {}): Promise<Homeserver & { cleanup(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nexus-test-'));
   const config = { ...loadConfig({}, { port: '0', 'data-dir': dataDir, 'server-name': 'test.local' }), ...overrides };
-  const hs = await startHomeserver(config, { database, log: silentLogger(), processMetrics: false, passwordCost: { N: 2 ** 12, r: 8, p: 1 } });
+  // NEXUS_TEST_LOG=warn (or any level) shows the server's logs when a test misbehaves.
+  const log = process.env.NEXUS_TEST_LOG ? createLogger({ level: process.env.NEXUS_TEST_LOG }) : silentLogger();
+  const hs = await startHomeserver(config, { database, log, processMetrics: false, passwordCost: { N: 2 ** 12, r: 8, p: 1 } });
   return Object.assign(hs, {
     async cleanup() {
       await hs.close();

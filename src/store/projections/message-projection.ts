@@ -14,13 +14,7 @@ export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore:
       const channel = await trx.selectFrom('channels').select('id').where('room_id', '=', pdu.room_id).where('channel_key', '=', c.channel).executeTakeFirst();
       if (!channel) return;
       const id = snowflakeFromLog(ev.received_ts, ev.position);
-      await trx.insertInto('messages').values({
-        id, event_id: ev.event_id, room_id: pdu.room_id, channel_id: channel.id, author: pdu.sender, body: c.body,
-        nonce: typeof c.nonce === 'string' ? c.nonce : null, tts: c.tts === true,
-        mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
-        mention_everyone: c.mention_everyone === true, reply_to: c.reply_to ?? null,
-        created_ts: pdu.origin_server_ts, edited_ts: null, deleted: false, pinned: false,
-      }).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+      await trx.insertInto('messages').values(messageRow(ev, id, channel.id)).onConflict((oc) => oc.column('event_id').doNothing()).execute();
       await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channel.id).execute();
       return;
     }
@@ -28,10 +22,7 @@ export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore:
       const c = pdu.content as unknown as EditContent;
       const target = await getLoggedEvent(trx, c.target);
       if (!target || !mayApplyEdit(ev, target)) return;
-      await trx.updateTable('messages').set({
-        body: c.body, mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
-        mention_everyone: c.mention_everyone === true, edited_ts: pdu.origin_server_ts,
-      }).where('event_id', '=', c.target).execute();
+      await trx.updateTable('messages').set(editValues(ev)).where('event_id', '=', c.target).execute();
       return;
     }
     case EventType.Reaction: {
@@ -59,4 +50,28 @@ export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore:
       return;
     }
   }
+}
+
+// The column values a message and an edit write, shared with the rebuild's in-memory replay
+// (replay-message-window.ts) so that both paths write exactly the same values.
+
+export function messageRow(ev: LoggedEvent, id: string, channelId: string) {
+  const { pdu } = ev;
+  const c = pdu.content as unknown as MessageContent;
+  return {
+    id, event_id: ev.event_id, room_id: pdu.room_id, channel_id: channelId, author: pdu.sender, body: c.body,
+    nonce: typeof c.nonce === 'string' ? c.nonce : null, tts: c.tts === true,
+    mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
+    mention_everyone: c.mention_everyone === true, reply_to: c.reply_to ?? null,
+    created_ts: pdu.origin_server_ts, edited_ts: null as number | null, deleted: false, pinned: false,
+  };
+}
+
+export function editValues(ev: LoggedEvent) {
+  const { pdu } = ev;
+  const c = pdu.content as unknown as EditContent;
+  return {
+    body: c.body, mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
+    mention_everyone: c.mention_everyone === true, edited_ts: pdu.origin_server_ts,
+  };
 }
