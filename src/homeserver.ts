@@ -96,7 +96,13 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   gatewayUrl = config.publicBaseUrl ? `${config.publicBaseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/gateway` : `${url.replace(/^http/, 'ws')}/gateway`;
 
   const audience = createAudience(db);
-  const fanout = createFanoutContext({ db, writer, audience, publish: (d) => gateway!.publish(d) });
+  const fanout = createFanoutContext({
+    db, writer, audience,
+    publish: (d) => {
+      if (log.isLevelEnabled('debug')) log.debug({ t: d.t, recipients: d.recipients.size, guild: d.guildId }, 'dispatch');
+      gateway!.publish(d);
+    },
+  });
   gateway = createGateway({
     server, path: '/gateway', clock, log,
     backend: createGatewayBackend({ db, accounts, fanout }),
@@ -105,7 +111,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     resumeGatewayUrl: gatewayUrl,
     onMetrics: (m) => metrics.gatewaySessions.set(m.sessions),
   });
-  tailer = createLogTailer({ database, deliver: createLogDispatcher(fanout), log });
+  tailer = createLogTailer({ database, deliver: createLogDispatcher(fanout, log), log });
   await tailer.start();
 
   let closed = false;

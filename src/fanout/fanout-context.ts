@@ -1,4 +1,7 @@
-import type { StateMap } from '../events/state-map.js';
+import { applyInPlace, stateMapKey, type StateMap } from '../events/state-map.js';
+import { isStateEvent } from '../events/event-types.js';
+import { loadRoomState } from '../store/append-events.js';
+import type { LoggedEvent } from '../store/event-log.js';
 import type { Dispatch } from '../gateway/gateway-types.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
 import type { Db } from '../store/database.js';
@@ -19,6 +22,12 @@ export interface FanoutContext {
   forgetGuild(roomId: string): void;
   channelId(roomId: string, channelKey: string): Promise<string | undefined>;
   roleIds(state: StateMap, guildId: string): Promise<Map<string, string>>;
+  /**
+   * A room's state as of the event being dispatched (or a little ahead): advanced by the
+   * dispatcher itself as state events go by in log order, so it is never behind the event
+   * at hand — unlike the room writer's cache, which a fast log reader can overtake.
+   */
+  stateFor(ev: LoggedEvent): Promise<StateMap>;
   /** A user's row (cached: a user's id and name do not change). */
   user(nexusId: string): Promise<UserRow | undefined>;
   /** When a member joined (cached until their membership changes). */
@@ -31,6 +40,7 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
   const channelIds = new Map<string, string>(); // `${room}|${key}` → snowflake: fixed once created
   const roleIdCache = new WeakMap<StateMap, Map<string, string>>();
   const users = new Map<string, UserRow>();
+  const states = new Map<string, StateMap>();
   const joined = new Map<string, number | undefined>(); // `${room}|${user}`
   return {
     ...deps,
@@ -53,6 +63,22 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
         if (id) channelIds.set(k, id);
       }
       return id;
+    },
+    async stateFor(ev) {
+      const roomId = ev.pdu.room_id;
+      let state = states.get(roomId);
+      if (!state) {
+        // Loaded from the views: possibly ahead of `ev`, never behind it.
+        state = await loadRoomState(deps.db, roomId);
+        states.set(roomId, state);
+      }
+      if (isStateEvent(ev.pdu) && state.get(stateMapKey(ev.pdu.type, ev.pdu.state_key!))?.event_id !== ev.event_id) {
+        // A new object, so caches keyed by the state (audiences, role ids) start afresh.
+        const next = new Map(state);
+        applyInPlace(next, ev);
+        states.set(roomId, (state = next));
+      }
+      return state;
     },
     async user(nexusId) {
       let u = users.get(nexusId);

@@ -161,8 +161,10 @@ describe('an unmodified discord.js v14 bot', () => {
   });
 
   it("sees the human's reactions come and go (messageReactionAdd / messageReactionRemove)", async () => {
+    // Listen before acting: the dispatch may arrive before the HTTP response does.
+    const created = next(client, Events.MessageCreate, (m) => m.content === 'react to me');
     const sent = (await human.api.post(`/channels/${generalId}/messages`, { content: 'react to me' })).body;
-    await next(client, Events.MessageCreate, (m) => m.id === sent.id);
+    await created;
     // As in a large guild, whose GUILD_CREATE lists only some members: the reactor is not cached.
     guild.members.cache.delete(human.id);
     client.users.cache.delete(human.id);
@@ -191,8 +193,9 @@ describe('an unmodified discord.js v14 bot', () => {
   });
 
   it('sees edits (messageUpdate) and deletes (messageDelete) by the human', async () => {
+    const created = next(client, Events.MessageCreate, (m) => m.content === 'first draft');
     const sent = (await human.api.post(`/channels/${generalId}/messages`, { content: 'first draft' })).body;
-    await next(client, Events.MessageCreate, (m) => m.id === sent.id);
+    await created;
 
     const updated = next(client, Events.MessageUpdate, (_old, m) => m.id === sent.id);
     await human.api.patch(`/channels/${generalId}/messages/${sent.id}`, { content: 'second draft' });
