@@ -76,6 +76,12 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     const history = await bob.api.get(`/channels/${general}/messages`);
     expect(history.body.map((m: any) => m.id)).toEqual([m2.body.id]);
 
+    // Observability: the appends and the live sessions show in /metrics; /health answers.
+    const metrics = await (await fetch(`${hs.url}/metrics`)).text();
+    expect(Number(/nexus_events_appended_total\{[^}]*type="nexus.message"[^}]*\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(metrics).toMatch(/nexus_http_request_duration_seconds_count\{[^}]*route="\/api\/v10\/channels\/:channelId\/messages"/);
+    expect(await (await fetch(`${hs.url}/health`)).json()).toEqual({ status: 'ok', server_name: 'test.local' });
+
     // Every dispatch a session got has a strictly increasing sequence number.
     for (const g of [ga, gb]) {
       const seqs = g.dispatches.map((d) => d.s);
