@@ -109,9 +109,14 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     gateways.push(r);
     await r.open(hs.gatewayUrl, { op: 6, d: { token: alice.token, session_id: sessionId, seq } });
     await r.waitFor((d) => d.t === 'RESUMED');
-    const replayed = r.dispatches.filter((d) => d.t === 'MESSAGE_CREATE').map((d) => d.d.id);
-    expect(replayed).toEqual(missed);
+    // Each missed message arrives exactly once and in order: replayed before RESUMED, or
+    // live just after it if its dispatch was still on its way when the client resumed.
+    for (const id of missed) await r.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.id === id);
+    const received = r.dispatches.filter((d) => d.t === 'MESSAGE_CREATE').map((d) => d.d.id);
+    expect(received).toEqual(missed);
     expect(r.dispatches[0].s).toBe(seq + 1);
+    const seqs = r.dispatches.map((d) => d.s);
+    expect(seqs).toEqual(seqs.map((_, i) => seq + 1 + i)); // no gap, no repeat
     // …and the resumed session keeps receiving live events.
     const after = (await alice.api.post(`/channels/${channel}/messages`, { content: 'after' })).body.id;
     await r.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.id === after);
