@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
-import type { StoredEvent } from '../events/event-types.js';
 import { applyInPlace } from '../events/state-map.js';
 import { notifyOnCommit, type Db } from './database.js';
 import { insertEvents, type LoggedEvent } from './event-log.js';
 import { projectEvent } from './projections/project-event.js';
+import { projectMessages } from './projections/message-projection.js';
+import { EventType, type StoredEvent } from '../events/event-types.js';
 
 /** The channel on which every append is announced (LISTEN/NOTIFY wakes log readers). */
 export const LOG_NOTIFY_CHANNEL = 'nexus_log';
@@ -70,9 +71,18 @@ export async function appendToRoom(
         .where('room_id', '=', head.roomId).where('version', '=', head.version).executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) throw new ConcurrencyError(head.roomId);
     }
-    for (const ev of rows) {
-      await projectEvent(trx, ev, state);
-      applyInPlace(state, ev);
+    for (let i = 0; i < rows.length; ) {
+      if (rows[i].pdu.type === EventType.Message) {
+        // A run of messages changes no state: project it in one go.
+        let j = i + 1;
+        while (j < rows.length && rows[j].pdu.type === EventType.Message) j++;
+        await projectMessages(trx, rows.slice(i, j));
+        i = j;
+      } else {
+        await projectEvent(trx, rows[i], state);
+        applyInPlace(state, rows[i]);
+        i++;
+      }
     }
     await notifyOnCommit(trx, LOG_NOTIFY_CHANNEL);
     return rows;

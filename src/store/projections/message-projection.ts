@@ -4,20 +4,14 @@ import type { StateMap } from '../../events/state-map.js';
 import { snowflakeFromLog } from '../../snowflake.js';
 import type { Db } from '../database.js';
 import { getLoggedEvent, type LoggedEvent } from '../event-log.js';
+import { messageRowFromEvent } from './message-row.js';
 
 /** Projects messages, edits, reactions and redactions into messages / reactions. */
 export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore: StateMap): Promise<void> {
   const { pdu } = ev;
   switch (pdu.type) {
-    case EventType.Message: {
-      const c = pdu.content as unknown as MessageContent;
-      const channel = await trx.selectFrom('channels').select('id').where('room_id', '=', pdu.room_id).where('channel_key', '=', c.channel).executeTakeFirst();
-      if (!channel) return;
-      const id = snowflakeFromLog(ev.received_ts, ev.position);
-      await trx.insertInto('messages').values(messageRow(ev, id, channel.id)).onConflict((oc) => oc.column('event_id').doNothing()).execute();
-      await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channel.id).execute();
-      return;
-    }
+    case EventType.Message:
+      return projectMessages(trx, [ev]);
     case EventType.Edit: {
       const c = pdu.content as unknown as EditContent;
       const target = await getLoggedEvent(trx, c.target);
@@ -55,16 +49,35 @@ export async function projectMessageEvent(trx: Db, ev: LoggedEvent, stateBefore:
 // The column values a message and an edit write, shared with the rebuild's in-memory replay
 // (replay-message-window.ts) so that both paths write exactly the same values.
 
+/** The row inserted for a message: messageRowFromEvent, with its jsonb columns as JSON text. */
 export function messageRow(ev: LoggedEvent, id: string, channelId: string) {
-  const { pdu } = ev;
-  const c = pdu.content as unknown as MessageContent;
-  return {
-    id, event_id: ev.event_id, room_id: pdu.room_id, channel_id: channelId, author: pdu.sender, body: c.body,
-    nonce: typeof c.nonce === 'string' ? c.nonce : null, tts: c.tts === true,
-    mentions: JSON.stringify(c.mentions ?? []), mention_roles: JSON.stringify(c.mention_roles ?? []),
-    mention_everyone: c.mention_everyone === true, reply_to: c.reply_to ?? null,
-    created_ts: pdu.origin_server_ts, edited_ts: null as number | null, deleted: false, pinned: false,
-  };
+  const row = messageRowFromEvent(ev, channelId);
+  return { ...row, id, mentions: JSON.stringify(row.mentions), mention_roles: JSON.stringify(row.mention_roles), edited_ts: null as number | null };
+}
+
+/**
+ * Projects a run of consecutive messages of one room at once — the common shape of a busy
+ * channel's append batch: one lookup of their channels, one multi-row insert, one
+ * last_message_id update per channel. The same rows as projectMessageEvent one by one.
+ */
+export async function projectMessages(trx: Db, events: LoggedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const roomId = events[0].pdu.room_id;
+  const keys = [...new Set(events.map((e) => (e.pdu.content as unknown as MessageContent).channel))];
+  const channels = await trx.selectFrom('channels').select(['id', 'channel_key']).where('room_id', '=', roomId).where('channel_key', 'in', keys).execute();
+  const idByKey = new Map(channels.map((c) => [c.channel_key, c.id]));
+  const rows: ReturnType<typeof messageRow>[] = [];
+  const lastInChannel = new Map<string, string>();
+  for (const ev of events) {
+    const channelId = idByKey.get((ev.pdu.content as unknown as MessageContent).channel);
+    if (!channelId) continue;
+    const id = snowflakeFromLog(ev.received_ts, ev.position);
+    rows.push(messageRow(ev, id, channelId));
+    lastInChannel.set(channelId, id);
+  }
+  if (rows.length === 0) return;
+  await trx.insertInto('messages').values(rows).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+  for (const [channelId, id] of lastInChannel) await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channelId).execute();
 }
 
 export function editValues(ev: LoggedEvent) {
