@@ -116,10 +116,16 @@ export function createRoomWriter(deps: RoomWriterDeps) {
   }
 
   async function commitBatch(roomId: string, room: Room, batch: Pending[]): Promise<void> {
+    let pending = batch;
     for (let attempt = 0; ; attempt++) {
       const { head: before, state: committed, generation } = await loaded(roomId, room);
-      const { accepted, events } = draftBatch(roomId, before, committed, batch);
-      if (events.length === 0) return;
+      const { accepted, events } = draftBatch(roomId, before, committed, pending);
+      // A command refused now has been answered: a retry must not redraft it.
+      pending = accepted.map((a) => a.pending);
+      if (events.length === 0) {
+        for (const { pending: p } of accepted) p.resolve([]);
+        return;
+      }
       const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
       // Only state events change the state: a batch of messages keeps the same map (and so
       // the audience caches keyed by it stay valid).

@@ -67,4 +67,25 @@ describe.each(testDatabaseOptions())('room writer on $name', ({ options }) => {
     expect(Number(head.version)).toBe(7);
     expect(head.forward_extremities).toEqual([ev.event_id]);
   });
+
+  it('never appends, on a retry, a command it has already refused', async () => {
+    const a = service();
+    const b = service();
+    const { roomId, events } = await a.guilds.createGuild(alice, { name: 'Retry' });
+    const channelKey = events[4].pdu.state_key!;
+    await a.writer.stateOf(roomId); // a caches the state in which bob is not a member
+    await b.guilds.join(roomId, bob, alice); // another process lets bob in: a is now stale
+    // The first command is refused at once (carol is nobody) and occupies a's writer, so the
+    // next two queue into one batch, drafted against the stale state: bob's message is
+    // refused, alice's accepted, and the commit then meets b's append and is retried.
+    const [, refused, ok] = await Promise.allSettled([
+      a.guilds.sendMessage(roomId, '@carol:test.local', { channel: channelKey, body: 'carol is nobody' }),
+      a.guilds.sendMessage(roomId, bob, { channel: channelKey, body: 'refused while stale' }),
+      a.guilds.sendMessage(roomId, alice, { channel: channelKey, body: 'accepted after the retry' }),
+    ]);
+    expect(refused.status).toBe('rejected');
+    expect(ok.status).toBe('fulfilled');
+    const bodies = (await opened.db.selectFrom('messages').select('body').where('room_id', '=', roomId).execute()).map((r) => r.body);
+    expect(bodies).toEqual(['accepted after the retry']);
+  });
 });
