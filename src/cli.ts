@@ -29,7 +29,10 @@ options (each also read from the environment, e.g. --port ↔ NEXUS_PORT):
   --database-url URL    DATABASE_URL       (real Postgres; PGlite in the data dir when unset)
   --public-url URL      NEXUS_PUBLIC_URL   (the URL clients reach this server at)
   --rate-limits on|off  NEXUS_RATE_LIMITS  (default on)
-  --log-level LEVEL     NEXUS_LOG_LEVEL    (default info)`;
+  --log-level LEVEL     NEXUS_LOG_LEVEL    (default info)
+  --federation MODE     NEXUS_FEDERATION   (allowlist | open | off; default allowlist)
+  --federation-allow LIST  NEXUS_FEDERATION_ALLOW  (servers to federate with, comma-separated)
+  --federation-insecure 1  NEXUS_FEDERATION_INSECURE (plain HTTP to peers: loopback tests only)`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -40,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       'server-name': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
       'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, 'public-url': { type: 'string' },
       'rate-limits': { type: 'string' }, 'log-level': { type: 'string' },
+      federation: { type: 'string' }, 'federation-allow': { type: 'string' }, 'federation-insecure': { type: 'string' },
       room: { type: 'string' }, since: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { createTrustPolicy, DEFAULT_FEDERATION_MODE, FEDERATION_MODES, type FederationMode } from './federation/trust.js';
 
 /** Everything a homeserver is configured with; built once from the environment and flags. */
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   /** scrypt cost for new password hashes (2^15 in production; tests may lower it). */
   passwordCost?: number;
   gateway: { heartbeatIntervalMs: number; resumeWindowMs: number };
+  /** Which servers we federate with: `allowlist` (the default: only `allow`), `open`, or `off`. */
+  federation: { mode: FederationMode; allow: string[]; insecure: boolean };
 }
 
 const ENV_KEYS = {
@@ -25,6 +28,9 @@ const ENV_KEYS = {
   publicBaseUrl: 'NEXUS_PUBLIC_URL',
   rateLimits: 'NEXUS_RATE_LIMITS',
   logLevel: 'NEXUS_LOG_LEVEL',
+  federation: 'NEXUS_FEDERATION',
+  federationAllow: 'NEXUS_FEDERATION_ALLOW',
+  federationInsecure: 'NEXUS_FEDERATION_INSECURE',
 } as const;
 
 export class ConfigError extends Error {}
@@ -46,6 +52,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string>
   if (!/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(serverName)) throw new ConfigError(`NEXUS_SERVER_NAME must be host[:port], got "${serverName}"`);
   const rateLimits = get('rateLimits') ?? 'on';
   if (rateLimits !== 'on' && rateLimits !== 'off') throw new ConfigError('NEXUS_RATE_LIMITS must be on or off');
+  const federationMode = get('federation') ?? DEFAULT_FEDERATION_MODE;
+  if (!FEDERATION_MODES.includes(federationMode as FederationMode)) throw new ConfigError(`NEXUS_FEDERATION must be one of ${FEDERATION_MODES.join(', ')}`);
+  const allow = (get('federationAllow') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  try {
+    createTrustPolicy({ mode: federationMode as FederationMode, allow });
+  } catch (err) {
+    throw new ConfigError(`NEXUS_FEDERATION_ALLOW: ${(err as Error).message}`);
+  }
   return {
     serverName,
     host: get('host') ?? '127.0.0.1',
@@ -56,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string>
     rateLimits: rateLimits === 'on',
     logLevel: get('logLevel') ?? 'info',
     gateway: { heartbeatIntervalMs: 41250, resumeWindowMs: 120_000 },
+    federation: { mode: federationMode as FederationMode, allow, insecure: ['1', 'true', 'on'].includes(get('federationInsecure') ?? '') },
   };
 }

@@ -12,7 +12,9 @@ import { createAudience } from './fanout/audience.js';
 import { createFanoutContext } from './fanout/fanout-context.js';
 import { createGatewayBackend } from './fanout/gateway-backend.js';
 import { createLogDispatcher } from './fanout/log-dispatcher.js';
+import { createFederation, type Federation } from './federation/federation-server.js';
 import { keyServerRouter } from './federation/key-server.js';
+import { createTrustPolicy } from './federation/trust.js';
 import { loadOrCreateServerKeys, type ServerKeys } from './federation/server-keys.js';
 import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
@@ -45,6 +47,8 @@ export interface Homeserver {
   writer: RoomWriter;
   guilds: GuildService;
   gateway: Gateway;
+  /** Absent when NEXUS_FEDERATION=off. */
+  federation?: Federation;
   metrics: Metrics;
   tailer: LogTailer;
   close(): Promise<void>;
@@ -82,9 +86,14 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     publishEphemeral: (d) => gateway?.publish(d),
     gatewayUrl: () => gatewayUrl,
   };
+  const federation = config.federation.mode === 'off' ? undefined : createFederation({
+    serverName: config.serverName, db, clock, log, keys: () => keys,
+    trust: createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow }),
+    insecure: config.federation.insecure,
+  });
   const app = createHttpApp(ctx, {
     metrics,
-    extra: [keyServerRouter({ serverName: config.serverName, keys: () => keys, clock })],
+    extra: [keyServerRouter({ serverName: config.serverName, keys: () => keys, clock }), ...(federation ? [federation.router] : [])],
   });
   server.on('request', app);
   await new Promise<void>((resolve, reject) => {
@@ -116,7 +125,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
 
   let closed = false;
   return {
-    config, url, gatewayUrl, log, database, keys, writer, guilds, gateway, metrics, tailer,
+    config, url, gatewayUrl, log, database, keys, writer, guilds, gateway, federation, metrics, tailer,
     async close() {
       if (closed) return;
       closed = true;
@@ -124,6 +133,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
       await gateway!.close('server shutting down');
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await federation?.close();
       await database.close();
     },
   };
