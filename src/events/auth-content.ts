@@ -197,6 +197,14 @@ export function validateRedaction(c: Record<string, unknown>): Problem {
 }
 
 /** Content validity for any known type (create is checked by rule 1 itself). */
+export function validateReadState(c: Record<string, unknown>, stateKey: string): Problem {
+  if (typeof c.room !== 'string' || !c.room.startsWith('!') || !c.room.includes(':')) return 'room must be a room id';
+  if (!isKey(c.channel)) return 'channel must be a channel key';
+  if (!isEventId(c.event)) return 'event must be an event id';
+  if (stateKey !== `${c.room}|${c.channel}`) return 'state_key must be `${room}|${channel}`';
+  return null;
+}
+
 export function validateContent(type: string, stateKey: string | undefined, content: unknown): Problem {
   if (!isRecord(content)) return 'content must be an object';
   const sk = stateKey ?? '';
@@ -221,6 +229,8 @@ export function validateContent(type: string, stateKey: string | undefined, cont
       return validateReaction(content);
     case EventType.Redaction:
       return validateRedaction(content);
+    case EventType.ReadState:
+      return validateReadState(content, sk);
     default:
       return `unknown event type ${type}`;
   }

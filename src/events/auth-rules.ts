@@ -23,10 +23,12 @@ import {
 import {
   getChannel,
   getCreate,
+  getCreateContent,
   getOwner,
   getStateEvent,
   isJoined,
   isTextChannel,
+  membershipOf,
   overwriteKey,
   type StateMap,
 } from './state-map.js';
@@ -44,6 +46,7 @@ export function authorizeEvent(ev: Pdu | StoredEvent, stateBefore: StateMap): Au
     if (pdu.type === EventType.Create) return ruleCreate(pdu, stateBefore);
     const common = ruleCommon(pdu, stateBefore);
     if (!common.ok) return common;
+    if (getCreateContent(stateBefore)?.kind === 'account') return ruleAccount(pdu, stateBefore);
     return ruleForType(pdu, stateBefore);
   } catch (e) {
     // A safety net: the rules are written not to throw, but a malformed event must never
@@ -74,9 +77,26 @@ function ruleForType(pdu: Pdu, state: StateMap): AuthResult {
       return inChannel(pdu, state, '11', Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY | Permission.ADD_REACTIONS);
     case EventType.Redaction:
       return allow; // 12: joined (rule 2) and valid content; the target is judged by mayRedact
+    case EventType.ReadState:
+      return deny('13: read states belong in an account room');
     default:
       return deny(`2: unknown event type ${pdu.type}`);
   }
+}
+
+/**
+ * 13: an account room is its creator's private DAG: the creator joins it, then writes read
+ * states; nobody else joins or writes, and no guild event belongs in it.
+ */
+function ruleAccount(pdu: Pdu, state: StateMap): AuthResult {
+  const owner = getOwner(state);
+  if (pdu.sender !== owner) return deny('13: only the owner writes to an account room');
+  if (pdu.type === EventType.Member) {
+    const c = pdu.content;
+    return pdu.state_key === owner && c.membership === 'join' && !membershipOf(state, owner) ? allow : deny('13: the owner joins an account room once, and only the owner');
+  }
+  if (pdu.type === EventType.ReadState) return allow; // content checked by rule 2.3
+  return deny(`13: ${pdu.type} does not belong in an account room`);
 }
 
 /** 0: the envelope fields the rules read have the right types. */
@@ -105,7 +125,7 @@ function ruleCreate(pdu: Pdu, state: StateMap): AuthResult {
   if (c.creator !== pdu.sender) return deny('1: creator must be the sender');
   if (serverOf(pdu.room_id) !== serverOf(pdu.sender)) return deny("1: room_id must be on the creator's server");
   if (c.room_version !== '1') return deny('1: room_version must be "1"');
-  if (c.kind !== 'guild' && c.kind !== 'dm') return deny('1: kind must be guild or dm');
+  if (c.kind !== 'guild' && c.kind !== 'dm' && c.kind !== 'account') return deny('1: kind must be guild, dm or account');
   return allow;
 }
 

@@ -39,6 +39,7 @@ export const EventType = {
   Edit: 'nexus.message.edit',
   Reaction: 'nexus.reaction',
   Redaction: 'nexus.redaction',
+  ReadState: 'nexus.account.read_state',
 } as const;
 export type EventTypeName = (typeof EventType)[keyof typeof EventType];
 
@@ -51,6 +52,7 @@ export const STATE_EVENT_TYPES: ReadonlySet<string> = new Set([
   EventType.Member,
   EventType.Overwrite,
   EventType.Pin,
+  EventType.ReadState,
 ]);
 
 /** The state key of the @everyone role; its local snowflake is the guild's snowflake. */
@@ -62,7 +64,7 @@ export const EVERYONE_ROLE = 'everyone';
 export interface CreateContent {
   creator: string; // user id; must equal the sender
   room_version: '1';
-  kind: 'guild' | 'dm';
+  kind: 'guild' | 'dm' | 'account';
 }
 
 /** nexus.guild.settings, state_key "". */
@@ -160,6 +162,17 @@ export interface RedactionContent {
   redacts: string; // event id
   channel?: string;
   reason?: string;
+}
+
+/**
+ * nexus.account.read_state, state_key = `${room}|${channel}`, only in an `account` room: a
+ * user's private DAG on their own server, which only they write and no other server joins.
+ * Read positions are private, so they are never events of the guild itself.
+ */
+export interface ReadStateContent {
+  room: string; // the guild's room id
+  channel: string; // channel key
+  event: string; // the event id of the last message read
 }
 
 export function isStateEvent(pdu: Pick<Pdu, 'state_key'>): boolean {

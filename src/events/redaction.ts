@@ -35,6 +35,7 @@ export const REDACTION_KEEPS: Readonly<Record<string, readonly string[]>> = {
   [EventType.Edit]: ['channel', 'target'],
   [EventType.Reaction]: ['channel', 'target'],
   [EventType.Redaction]: ['redacts', 'channel'],
+  [EventType.ReadState]: ['room', 'channel', 'event'],
 };
 
 /** An event in any stage of construction: hashed and/or signed or not. */

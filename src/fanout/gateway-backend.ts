@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js';
 import { getGuildById, listGuildsForUser } from '../store/views/guilds.js';
 import { getMember } from '../store/views/members.js';
 import { getUserById } from '../store/views/users.js';
+import { listReadStates } from '../store/views/read-states.js';
 import type { FanoutContext } from './fanout-context.js';
 
 /** What the gateway asks of the homeserver: who a token is, and the user's guilds. */
@@ -37,6 +38,12 @@ export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout:
       const wanted = options?.userIds ? new Set(options.userIds) : undefined;
       const found = all.filter((m) => (wanted ? wanted.has(m.user.id) : m.user.username.toLowerCase().startsWith(q) || (m.nick ?? '').toLowerCase().startsWith(q)));
       return (limit > 0 ? found.slice(0, limit) : found) as unknown as Record<string, unknown>[];
+    },
+
+    async readStates(userId) {
+      const user = await getUserById(db, userId);
+      if (!user) return [];
+      return (await listReadStates(db, user.nexus_id)).map((r) => ({ id: r.channelId, last_message_id: r.lastMessageId, mention_count: 0 }));
     },
 
     presenceChanged(userId, presence) {

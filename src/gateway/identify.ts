@@ -48,7 +48,10 @@ export async function handleIdentify(ctx: GatewayContext, conn: Connection, d: u
   session.attach(conn);
   ctx.counters.identifies++;
 
-  const guilds = await ctx.backend.guildsFor(session.userId);
+  const [guilds, readState] = await Promise.all([
+    ctx.backend.guildsFor(session.userId),
+    identity.user.bot ? undefined : ctx.backend.readStates?.(session.userId),
+  ]);
   if (session.dropped || conn.isClosed() || ctx.isClosed()) return ctx.registry.remove(session);
   if (session.overflowed) return conn.close(CloseCode.UnknownError, 'Too many events during identify', true);
 
@@ -67,6 +70,8 @@ export async function handleIdentify(ctx: GatewayContext, conn: Connection, d: u
     presences: [],
     guild_join_requests: [],
   };
+  // Users (not bots) get their read positions, as Discord's READY carries them.
+  if (readState) ready.read_state = { version: 1, partial: false, entries: readState };
   if (shard) ready.shard = [shard[0], shard[1]];
   session.push(tailBuffer('READY', JSON.stringify(ready)));
   for (const g of mine) session.push(tailBuffer('GUILD_CREATE', JSON.stringify(g)));

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   ChannelKind,
   EVERYONE_ROLE,
@@ -16,6 +16,11 @@ import type { EventDraft, RoomWriter } from './room-writer.js';
 /** A fresh opaque key for a channel or role (the state key every server shares). */
 export function newObjectKey(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/** The id of a user's account room: their private DAG (read states), on their own server. */
+export function accountRoomId(user: string, serverName: string): string {
+  return `!acct_${createHash('sha256').update(user).digest('base64url').slice(0, 22)}:${serverName}`;
 }
 
 export class NotFoundInState extends Error {
@@ -173,6 +178,17 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
 
     react(roomId: string, sender: string, channel: string, target: string, emoji: string) {
       return one(roomId, () => ({ type: EventType.Reaction, sender, content: { channel, target, emoji } }));
+    },
+
+    /** Records that `user` has read `channel` of guild `roomId` up to message `event`. */
+    markRead(user: string, roomId: string, channel: string, event: string) {
+      const account = accountRoomId(user, deps.serverName);
+      const read: EventDraft = { type: EventType.ReadState, state_key: `${roomId}|${channel}`, sender: user, content: { room: roomId, channel, event } };
+      return writer.submit(account, (state) => (getStateEvent(state, EventType.Create, '') ? [read] : [
+        { type: EventType.Create, state_key: '', sender: user, content: { creator: user, room_version: '1', kind: 'account' } },
+        { type: EventType.Member, state_key: user, sender: user, content: { membership: 'join' } },
+        read,
+      ]));
     },
 
     setPinned(roomId: string, sender: string, channel: string, target: string, pinned: boolean) {

@@ -175,6 +175,20 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       )`,
     ],
   },
+  {
+    name: '002-read-states',
+    statements: [
+      // Projected from the users' account rooms (nexus.account.read_state): the last message
+      // each user has read in each channel, by event id (its snowflake comes from the log).
+      `CREATE TABLE read_states (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        channel_key text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (user_id, room_id, channel_key)
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {
@@ -204,5 +218,6 @@ export const PROJECTION_TABLES = [
   'overwrites',
   'messages',
   'reactions',
+  'read_states',
   'projection_checkpoints',
 ] as const;

@@ -121,6 +121,13 @@ export interface ReactionsTable {
   user_id: string;
 }
 
+export interface ReadStatesTable {
+  user_id: string;
+  room_id: string;
+  channel_key: string;
+  event_id: string;
+}
+
 export interface UsersTable {
   id: string;
   nexus_id: string;
@@ -167,6 +174,7 @@ export interface Database {
   overwrites: OverwritesTable;
   messages: MessagesTable;
   reactions: ReactionsTable;
+  read_states: ReadStatesTable;
   users: UsersTable;
   tokens: TokensTable;
   invites: InvitesTable;

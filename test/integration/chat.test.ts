@@ -82,6 +82,18 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     expect(metrics).toMatch(/nexus_http_request_duration_seconds_count\{[^}]*route="\/api\/v10\/channels\/:channelId\/messages"/);
     expect(await (await fetch(`${hs.url}/health`)).json()).toEqual({ status: 'ok', server_name: 'test.local' });
 
+    // Read states: bob marks general read up to m2; a new session of his gets it in READY,
+    // and the guild's own log holds no trace of it (it lives in bob's private account room).
+    expect((await bob.api.post(`/channels/${general}/messages/${m2.body.id}/ack`, {})).body).toEqual({ token: null });
+    const gb2 = await GatewayClient.connect(hs.gatewayUrl, bob.token);
+    gateways.push(gb2);
+    expect(gb2.of('READY')[0].d.read_state.entries).toEqual([{ id: general, last_message_id: m2.body.id, mention_count: 0 }]);
+    const guildRoom = created.body.nexus_id as string;
+    const readEvents = await hs.database.db.selectFrom('events').select(['room_id', 'sender']).where('type', '=', 'nexus.account.read_state').execute();
+    expect(readEvents).toEqual([{ room_id: expect.stringMatching(/^!acct_/), sender: '@bob:test.local' }]);
+    expect(readEvents[0].room_id).not.toBe(guildRoom);
+    expect((await alice.api.post(`/channels/${general}/messages/123/ack`, {})).status).toBe(404);
+
     // Every dispatch a session got has a strictly increasing sequence number.
     for (const g of [ga, gb]) {
       const seqs = g.dispatches.map((d) => d.s);

@@ -98,8 +98,11 @@ async function burst(guilds: GuildService, all: Guild[], rnd: () => number, size
     } else if (r < 0.92) {
       const redactor = pick([old.pdu.sender, g.owner, g.mod, user]); // the last one is usually refused by mayRedact
       ops.push(guilds.redact(g.roomId, redactor, old.event_id, rnd() < 0.5 ? (old.pdu.content.channel as string) : undefined, 'cleanup'));
-    } else {
+    } else if (r < 0.96) {
       ops.push(guilds.setPinned(g.roomId, pick([g.owner, g.mod]), old.pdu.content.channel as string, old.event_id, rnd() < 0.75));
+    } else {
+      // A read position: an event in the reader's private account room, projected to read_states.
+      ops.push(guilds.markRead(user, g.roomId, old.pdu.content.channel as string, old.event_id));
     }
   }
   await Promise.allSettled(ops);
@@ -210,6 +213,7 @@ describe.each(testDatabaseOptions())('rebuild on $name', ({ options }) => {
     const memberships = new Set((live.members as Array<{ membership: string }>).map((m) => m.membership));
     expect([...memberships].sort()).toEqual(['ban', 'join', 'leave']);
     expect(live.overwrites.length).toBeGreaterThan(0);
+    expect(live.read_states.length).toBeGreaterThan(0);
   });
 
   it('rebuilds views equal to the live ones, reporting progress up to the total', async () => {

@@ -120,6 +120,16 @@ export function messageRoutes(ctx: ApiContext): Router {
     await send(res, access, (await getMessageById(ctx.db, message.id))!);
   });
 
+  // Marks the channel read up to this message (Discord's ack). The position is a signed
+  // event in the user's private account room, never an event of the guild.
+  r.post('/channels/:channelId/messages/:messageId/ack', async (req, res) => {
+    const user = me(res);
+    const access = await channelAccess(ctx, user, param(req, 'channelId'));
+    const message = await messageIn(access, param(req, 'messageId'));
+    await ctx.guilds.markRead(user.nexus_id, access.guild.room_id, access.channel.channel_key, message.event_id);
+    res.json({ token: null });
+  });
+
   r.delete('/channels/:channelId/messages/:messageId', async (req, res) => {
     const user = me(res);
     const access = await channelAccess(ctx, user, param(req, 'channelId'));

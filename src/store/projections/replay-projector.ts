@@ -18,7 +18,7 @@ import { createStateViews } from './replay-state-views.js';
  */
 export async function createReplayProjector(trx: Db, opts: { keepMessages: number }) {
   const types = new Map<string, ColumnTypes>();
-  for (const table of ['rooms', 'room_state', 'guilds', 'channels', 'roles', 'members', 'overwrites', 'messages', 'reactions']) {
+  for (const table of ['rooms', 'room_state', 'guilds', 'channels', 'roles', 'members', 'overwrites', 'messages', 'reactions', 'read_states']) {
     types.set(table, await columnTypes(trx, table));
   }
   const stateViews = createStateViews();

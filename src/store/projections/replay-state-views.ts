@@ -9,6 +9,7 @@ import {
 } from '../../events/event-types.js';
 import { snowflakeFromLog } from '../../snowflake.js';
 import type { LoggedEvent } from '../event-log.js';
+import { readStateRow } from './read-state-projection.js';
 import { channelValues, guildRow, memberValues, overwriteValues, roleValues, settingsValues } from './guild-state-projection.js';
 
 // The state-shaped views (room_state, guilds, channels, roles, members, overwrites) replayed
@@ -47,6 +48,8 @@ export function createStateViews() {
   const roles = new Map<string, RoleRow>(); // by (room, role key)
   const members = new Map<string, MemberRow>(); // by (room, user)
   const overwrites = new Map<string, OverwriteRow>(); // by (room, channel key, target)
+  const accountRooms = new Set<string>(); // rooms created with kind 'account'
+  const readStates = new Map<string, NonNullable<ReturnType<typeof readStateRow>>>(); // by (user, room, channel)
 
   /** As guildIdOf's executeTakeFirstOrThrow: the live append would have failed, so the log cannot hold this. */
   function guildIdOf(roomId: string): string {
@@ -65,6 +68,13 @@ export function createStateViews() {
     if (held) held.event_id = ev.event_id;
     else roomState.set(slot, { room_id: roomId, type: pdu.type, state_key: key, event_id: ev.event_id });
 
+    // As projectEvent: an account room's events project to read_states only.
+    if (pdu.type === EventType.Create && (pdu.content as { kind?: unknown }).kind === 'account') accountRooms.add(roomId);
+    if (accountRooms.has(roomId)) {
+      const row = readStateRow(ev);
+      if (row) readStates.set(dbKey(row.user_id, row.room_id, row.channel_key), row);
+      return;
+    }
     switch (pdu.type) {
       case EventType.Create: {
         if (!guilds.has(roomId)) guilds.set(roomId, guildRow(ev, snowflakeFromLog(ev.received_ts, ev.position)));
@@ -140,6 +150,7 @@ export function createStateViews() {
       ['roles', [...roles.values()]],
       ['members', [...members.values()]],
       ['overwrites', [...overwrites.values()]],
+      ['read_states', [...readStates.values()]],
     ];
   }
 
