@@ -78,6 +78,11 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   const guilds = createGuildService({ writer, serverName: config.serverName });
   const accounts = createAccounts({ db, clock, serverName: config.serverName, newSnowflake: createSnowflakeGenerator(clock), passwordCost: opts.passwordCost });
 
+  const federation = config.federation.mode === 'off' ? undefined : createFederation({
+    serverName: config.serverName, db, clock, log, keys: () => keys,
+    trust: createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow }),
+    insecure: config.federation.insecure,
+  });
   const server: Server = createServer();
   let gateway: Gateway | undefined;
   let gatewayUrl = '';
@@ -85,12 +90,13 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     db, clock, config, log, accounts, guilds, writer,
     publishEphemeral: (d) => gateway?.publish(d),
     gatewayUrl: () => gatewayUrl,
+    remoteDirectory: federation
+      ? (remote, query) => {
+          const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+          return federation.client.get(remote, `/_nexus/federation/v1/publicGuilds${qs.size ? `?${qs}` : ''}`);
+        }
+      : undefined,
   };
-  const federation = config.federation.mode === 'off' ? undefined : createFederation({
-    serverName: config.serverName, db, clock, log, keys: () => keys,
-    trust: createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow }),
-    insecure: config.federation.insecure,
-  });
   const app = createHttpApp(ctx, {
     metrics,
     extra: [keyServerRouter({ serverName: config.serverName, keys: () => keys, clock }), ...(federation ? [federation.router] : [])],

@@ -9,6 +9,8 @@ import { apiError } from './errors.js';
 import { createLoginRateLimit, createRouteRateLimit } from './rate-limit-middleware.js';
 import { createRateLimiter, rateRulesFromConfig } from './rate-limit.js';
 import { authRoutes } from './routes/auth.js';
+import { directoryRoutes } from './routes/directory.js';
+import { directoryPage } from './directory-page.js';
 import { channelRoutes } from './routes/channels.js';
 import { gatewayBotRoutes, gatewayRoutes } from './routes/gateway-info.js';
 import { guildRoutes } from './routes/guilds.js';
@@ -33,6 +35,7 @@ export function createHttpApp(ctx: ApiContext, deps: { metrics: Metrics; extra?:
     res.json({ status: 'ok', server_name: ctx.config.serverName });
   });
   app.get('/metrics', metricsHandler(deps.metrics));
+  app.get('/directory', directoryPage(ctx.config.serverName));
   for (const router of deps.extra ?? []) app.use(router);
 
   const api = clientApi(ctx);
@@ -53,6 +56,7 @@ function clientApi(ctx: ApiContext): express.Router {
   api.use(authRoutes(ctx, createLoginRateLimit({ limiter })));
   api.use(gatewayRoutes(ctx));
   api.use(publicInviteRoutes(ctx));
+  api.use(directoryRoutes(ctx));
 
   // Everything below needs a valid token, and is rate limited per user and route.
   api.use(requireUser(ctx));

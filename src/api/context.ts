@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { DirectoryPage } from '../federation/directory.js';
 import type { Dispatch } from '../gateway/gateway-types.js';
 import type { GuildService } from '../guilds/guild-service.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
@@ -23,6 +24,8 @@ export interface ApiContext {
   publishEphemeral(d: Dispatch): void;
   /** The gateway URL clients are told to connect to. */
   gatewayUrl(): string;
+  /** Another server's public directory, over federation (absent when federation is off). */
+  remoteDirectory?(server: string, query: { q?: string; limit?: number; after?: string }): Promise<DirectoryPage>;
 }
 
 /** The authenticated user of a request (set by the auth middleware). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Db } from '../store/database.js';
 import { getUserByNexusId } from '../store/views/users.js';
+import { localDirectory } from './directory.js';
 import { createServerResolver } from './discovery.js';
 import { federationError, FederationApiError } from './errors.js';
 import { createFederationClient, type FederationClient } from './federation-client.js';
@@ -65,6 +66,17 @@ export function createFederation(deps: FederationDeps): Federation {
     const user = userId.endsWith(`:${deps.serverName}`) ? await getUserByNexusId(deps.db, userId) : undefined;
     if (!user || !user.local) throw federationError('N_NOT_FOUND', 'no such user here');
     res.json({ user_id: user.nexus_id, displayname: user.display_name ?? user.username, avatar_url: user.avatar });
+  });
+
+  // GET publicGuilds?q=&limit=&after= → a page of this server's public directory.
+  router.get(`${FEDERATION_PATH_PREFIX}/publicGuilds`, async (req, res) => {
+    const { q, limit, after } = req.query;
+    if ((q !== undefined && typeof q !== 'string') || (after !== undefined && !(typeof after === 'string' && /^[0-9]{1,20}$/.test(after)))) {
+      throw federationError('N_INVALID_PARAM', 'q must be text and after a cursor from a previous page');
+    }
+    const n = limit === undefined ? 50 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw federationError('N_INVALID_PARAM', 'limit must be 1..100');
+    res.json(await localDirectory(deps.db, deps.serverName, { q, limit: n, after }));
   });
 
   router.use(FEDERATION_PATH_PREFIX, () => {

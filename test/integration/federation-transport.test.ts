@@ -59,4 +59,37 @@ describe('federation transport between homeservers', () => {
     // An unknown endpoint, properly signed.
     expect(await b.federation!.client.get(na, '/_nexus/federation/v1/nonsense').catch((e) => e)).toMatchObject({ status: 404, errcode: 'N_UNRECOGNIZED' });
   });
+
+  it('shares the public directory across servers: only discoverable guilds, searchable', async () => {
+    const [a, b, c] = servers;
+    const [na] = [a.config.serverName];
+    const alice = await registerUser(a.url, 'lounger');
+    const lounge = (await alice.api.post('/guilds', { name: 'Public Lounge' })).body;
+    expect((await alice.api.patch(`/guilds/${lounge.id}`, { discoverable: true, description: 'Come in' })).status).toBe(200);
+    await alice.api.post('/guilds', { name: 'Hidden Den' }); // not discoverable
+
+    const local = await (await fetch(`${a.url}/api/v10/directory`)).json();
+    expect(local).toEqual({ server: na, next: null, guilds: [{ guild_id: lounge.nexus_id, name: 'Public Lounge', description: 'Come in', icon: null, member_count: 1 }] });
+
+    // From B, browsing A: over signed federation requests, no login needed on B.
+    const remote = await (await fetch(`${b.url}/api/v10/directory?server=${encodeURIComponent(na)}`)).json();
+    expect(remote.guilds.map((g: { name: string }) => g.name)).toEqual(['Public Lounge']);
+    expect(remote.server).toBe(na);
+    const searched = await (await fetch(`${b.url}/api/v10/directory?server=${encodeURIComponent(na)}&q=LOUNGE`)).json();
+    expect(searched.guilds).toHaveLength(1);
+    const none = await (await fetch(`${b.url}/api/v10/directory?server=${encodeURIComponent(na)}&q=den`)).json();
+    expect(none.guilds).toEqual([]);
+
+    // C is not trusted by A: C's users are told so, in a Discord-shaped error.
+    const refused = await fetch(`${c.url}/api/v10/directory?server=${encodeURIComponent(na)}`);
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).message).toMatch(/refused/);
+    // Bad input is refused before anything is asked of anyone.
+    expect((await fetch(`${b.url}/api/v10/directory?server=not%20a%20server`)).status).toBe(400);
+
+    // The page a person browses with.
+    const page = await fetch(`${b.url}/directory`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('/api/v10/directory?');
+  });
 });
