@@ -28,7 +28,7 @@ const PAGE = `<!doctype html>
   form { display: flex; gap: .5rem; margin-bottom: 1.5rem; flex-wrap: wrap; }
   input { padding: .4rem .6rem; font: inherit; flex: 1 1 10rem; }
   button { padding: .4rem 1rem; font: inherit; }
-  li { list-style: none; border-bottom: 1px solid #ddd; padding: .6rem 0; }
+  ul { padding: 0; } li { list-style: none; border-bottom: 1px solid #ddd; padding: .6rem 0; }
   .name { font-weight: 600; } .meta { color: #666; font-size: .9rem; } #status { color: #666; }
 </style>
 </head>
