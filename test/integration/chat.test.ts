@@ -173,6 +173,24 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     expect((await member.api.get(`/guilds/${guildId}`)).status).toBe(200);
   });
 
+  it('refuses a join through an invite whose creator may no longer invite, and keeps its use', async () => {
+    const owner = await registerUser(hs.url, 'owner4');
+    const member = await registerUser(hs.url, 'member4');
+    const guest = await registerUser(hs.url, 'guest4');
+    const guildId = (await owner.api.post('/guilds', { name: 'Closed' })).body.id;
+    const general = (await owner.api.get(`/guilds/${guildId}/channels`)).body[0].id;
+    await member.api.post(`/invites/${(await owner.api.post(`/channels/${general}/invites`, {})).body.code}`);
+    const code = (await member.api.post(`/channels/${general}/invites`, { max_uses: 5 })).body.code;
+    // @everyone (id = guild id) loses CREATE_INSTANT_INVITE: the member's invite can no longer admit anyone.
+    const everyone = (await owner.api.get(`/guilds/${guildId}/roles`)).body.find((r: { id: string }) => r.id === guildId);
+    const without = (BigInt(everyone.permissions) & ~Permission.CREATE_INSTANT_INVITE).toString();
+    expect((await owner.api.patch(`/guilds/${guildId}/roles/${guildId}`, { permissions: without })).status).toBe(200);
+    const refused = await guest.api.post(`/invites/${code}`);
+    expect(refused.status).toBe(403);
+    expect((await guest.api.get(`/guilds/${guildId}`)).status).toBe(404);
+    expect((await guest.api.get(`/invites/${code}`)).body.uses).toBe(0);
+  });
+
   it('answers bad input with clear errors and writes nothing', async () => {
     const u = await registerUser(hs.url, 'careful');
     const guildId = (await u.api.post('/guilds', { name: 'Errors' })).body.id;

@@ -3,7 +3,7 @@ import { isJoined, membershipOf } from '../../events/state-map.js';
 import { getChannelByKey } from '../../store/views/channels.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
 import { countMembers } from '../../store/views/members.js';
-import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, listGuildInvites, type InviteRow } from '../../store/views/invites.js';
+import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse, listGuildInvites, type InviteRow } from '../../store/views/invites.js';
 import { getUserByNexusId } from '../../store/views/users.js';
 import { channelAccess, guildAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
@@ -33,7 +33,12 @@ export function inviteRoutes(ctx: ApiContext): Router {
     if (!isJoined(state, user.nexus_id)) {
       // Count the use first (atomically, within max_uses), then join, authorised by the inviter.
       if (!(await incrementInviteUses(ctx.db, invite.code, ctx.clock.now()))) throw apiError('unknownInvite');
-      await ctx.guilds.join(invite.room_id, user.nexus_id, invite.inviter);
+      try {
+        await ctx.guilds.join(invite.room_id, user.nexus_id, invite.inviter);
+      } catch (err) {
+        await releaseInviteUse(ctx.db, invite.code); // a refused join uses nothing up
+        throw err;
+      }
     }
     res.json(await presentInvite(ctx, (await getInvite(ctx.db, invite.code))!, false));
   });

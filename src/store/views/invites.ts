@@ -53,3 +53,8 @@ export async function listGuildInvites(db: Db, roomId: string): Promise<InviteRo
 export async function deleteInvite(db: Db, code: string): Promise<InviteRow | undefined> {
   return db.deleteFrom('invites').where('code', '=', code).returningAll().executeTakeFirst();
 }
+
+/** Gives back a use counted by incrementInviteUses when the join it was for was refused. */
+export async function releaseInviteUse(db: Db, code: string): Promise<void> {
+  await db.updateTable('invites').set((eb) => ({ uses: eb('uses', '-', 1) })).where('code', '=', code).where('uses', '>', 0).execute();
+}
