@@ -10,6 +10,8 @@ import { createProgressBar } from './cli/progress-bar.js';
 import { openDatabase } from './store/database.js';
 import { countEvents } from './store/event-log.js';
 import { rebuildProjections } from './store/rebuild.js';
+import { loadRoomState } from './store/append-events.js';
+import { stateEntries, stateHash } from './events/state-hash.js';
 
 const USAGE = `usage: nexus <command> [options]
 
@@ -18,6 +20,7 @@ commands:
   events [--room ID] [--since POSITION]
                         print the log's signed events as JSON lines, exactly as signed
   rebuild               drop the projections and replay the log (stop the server first)
+  state --room ID       print a guild's current state and its hash (compare servers by it)
   keys show             print the server's signing keys
   keys rotate           retire the current signing key and make a new one
 
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return printEvents(config, values.room, values.since);
     case 'rebuild':
       return rebuild(config);
+    case 'state':
+      return printState(config, values.room);
     case 'keys':
       return keys(config, sub);
     default:
@@ -94,6 +99,22 @@ async function printEvents(config: Config, room?: string, since?: string): Promi
     for await (const page of scanLog(database.db, { roomId: room, sincePosition: since })) {
       process.stdout.write(page.map((e) => JSON.stringify(e.pdu)).join('\n') + '\n');
     }
+  } finally {
+    await database.close();
+  }
+  return 0;
+}
+
+async function printState(config: Config, room?: string): Promise<number> {
+  if (!room) throw new ConfigError('nexus state needs --room ID (a guild id like !abc:server)');
+  const database = await openDatabase(storeOptions(config));
+  try {
+    const state = await loadRoomState(database.db, room);
+    if (state.size === 0) {
+      console.error(`nexus: no state for room ${room}`);
+      return 1;
+    }
+    console.log(JSON.stringify({ room_id: room, hash: stateHash(state), state: stateEntries(state) }, null, 2));
   } finally {
     await database.close();
   }
