@@ -106,7 +106,7 @@ async function printEvents(config: Config, room?: string, since?: string): Promi
 }
 
 async function printState(config: Config, room?: string): Promise<number> {
-  if (!room) throw new ConfigError('nexus state needs --room ID (a guild id like !abc:server)');
+  if (!room) throw new ConfigError('state needs --room ID (a guild id like !abc:server)');
   const database = await openDatabase(storeOptions(config));
   try {
     const state = await loadRoomState(database.db, room);
