@@ -205,6 +205,17 @@ export function validateReadState(c: Record<string, unknown>, stateKey: string):
   return null;
 }
 
+export function validateServerAcl(c: Record<string, unknown>, stateKey: string): Problem {
+  if (stateKey !== '') return 'server ACL state_key must be ""';
+  for (const k of ['allow', 'deny'] as const) {
+    const list = c[k];
+    if (!Array.isArray(list) || list.length > 100 || !list.every((p) => typeof p === 'string' && p.length >= 1 && p.length <= 255)) {
+      return `${k} must be a list of at most 100 patterns of 1..255 characters`;
+    }
+  }
+  return null;
+}
+
 export function validateContent(type: string, stateKey: string | undefined, content: unknown): Problem {
   if (!isRecord(content)) return 'content must be an object';
   const sk = stateKey ?? '';
@@ -231,6 +242,8 @@ export function validateContent(type: string, stateKey: string | undefined, cont
       return validateRedaction(content);
     case EventType.ReadState:
       return validateReadState(content, sk);
+    case EventType.ServerAcl:
+      return validateServerAcl(content, sk);
     default:
       return `unknown event type ${type}`;
   }

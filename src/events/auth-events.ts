@@ -43,6 +43,7 @@ export function selectAuthEvents(
 
   const create = getCreate(state);
   if (create) ids.add(create.event_id);
+  slot(EventType.ServerAcl, ''); // every event is judged against the server ACL (rule 2.5)
   member(sender);
   slot(EventType.Role, EVERYONE_ROLE);
   const c = content !== null && typeof content === 'object' ? content : {};

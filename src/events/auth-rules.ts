@@ -10,6 +10,7 @@ import {
   serverOf,
   STATE_EVENT_TYPES,
   type Pdu,
+  type ServerAclContent,
   type StoredEvent,
 } from './event-types.js';
 import {
@@ -33,6 +34,7 @@ import {
   type StateMap,
 } from './state-map.js';
 import { isRecord, isUserId, validateContent } from './auth-content.js';
+import { aclAllows, serverAllowedInGuild } from './server-acl.js';
 import { allow, deny, ruleMember, type AuthResult } from './auth-member-rules.js';
 
 export type { AuthResult } from './auth-member-rules.js';
@@ -79,9 +81,19 @@ function ruleForType(pdu: Pdu, state: StateMap): AuthResult {
       return allow; // 12: joined (rule 2) and valid content; the target is judged by mayRedact
     case EventType.ReadState:
       return deny('13: read states belong in an account room');
+    case EventType.ServerAcl:
+      return ruleServerAcl(pdu, state); // 14
     default:
       return deny(`2: unknown event type ${pdu.type}`);
   }
+}
+
+/** 14: the server ACL: MANAGE_GUILD, and it may not shut out its own sender's server. */
+function ruleServerAcl(pdu: Pdu, state: StateMap): AuthResult {
+  const perms = needs(state, pdu.sender, Permission.MANAGE_GUILD, '14', 'MANAGE_GUILD');
+  if (!perms.ok) return perms;
+  if (!aclAllows(pdu.content as unknown as ServerAclContent, pdu.origin)) return deny("14: a server ACL may not deny its sender's own server");
+  return allow;
 }
 
 /**
@@ -138,6 +150,7 @@ function ruleCommon(pdu: Pdu, state: StateMap): AuthResult {
   const problem = validateContent(pdu.type, pdu.state_key, pdu.content);
   if (problem) return deny(`2.3: ${problem}`);
   if (pdu.type !== EventType.Member && !isJoined(state, pdu.sender)) return deny('2.4: sender not joined');
+  if (!serverAllowedInGuild(state, pdu.origin)) return deny(`2.5: the guild's server ACL denies ${pdu.origin}`);
   return allow;
 }
 

@@ -40,6 +40,7 @@ export const EventType = {
   Reaction: 'nexus.reaction',
   Redaction: 'nexus.redaction',
   ReadState: 'nexus.account.read_state',
+  ServerAcl: 'nexus.guild.server_acl',
 } as const;
 export type EventTypeName = (typeof EventType)[keyof typeof EventType];
 
@@ -53,6 +54,7 @@ export const STATE_EVENT_TYPES: ReadonlySet<string> = new Set([
   EventType.Overwrite,
   EventType.Pin,
   EventType.ReadState,
+  EventType.ServerAcl,
 ]);
 
 /** The state key of the @everyone role; its local snowflake is the guild's snowflake. */
@@ -162,6 +164,16 @@ export interface RedactionContent {
   redacts: string; // event id
   channel?: string;
   reason?: string;
+}
+
+/**
+ * nexus.guild.server_acl, state_key "": which servers may take part in the guild. A server
+ * is allowed when its host (the server name without a port) matches an `allow` pattern and
+ * no `deny` pattern; `*` matches any run of characters, `?` one; case-insensitive.
+ */
+export interface ServerAclContent {
+  allow: string[];
+  deny: string[];
 }
 
 /**

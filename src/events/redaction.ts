@@ -36,6 +36,7 @@ export const REDACTION_KEEPS: Readonly<Record<string, readonly string[]>> = {
   [EventType.Reaction]: ['channel', 'target'],
   [EventType.Redaction]: ['redacts', 'channel'],
   [EventType.ReadState]: ['room', 'channel', 'event'],
+  [EventType.ServerAcl]: ['allow', 'deny'],
 };
 
 /** An event in any stage of construction: hashed and/or signed or not. */

@@ -58,6 +58,10 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
       });
     },
 
+    setServerAcl(roomId: string, sender: string, acl: { allow: string[]; deny: string[] }) {
+      return one(roomId, () => ({ type: EventType.ServerAcl, state_key: '', sender, content: { allow: acl.allow, deny: acl.deny } }));
+    },
+
     createChannel(roomId: string, sender: string, content: ChannelContent) {
       return one(roomId, () => ({ type: EventType.Channel, state_key: newObjectKey(), sender, content: dropUndefined({ ...content }) }));
     },

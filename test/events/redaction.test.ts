@@ -11,6 +11,7 @@ describe('redaction', () => {
     expect(REDACTION_KEEPS).toEqual({
       'nexus.account.read_state': ['room', 'channel', 'event'],
       'nexus.guild.create': ['creator', 'room_version', 'kind'],
+      'nexus.guild.server_acl': ['allow', 'deny'],
       'nexus.guild.settings': [],
       'nexus.guild.channel': ['kind', 'deleted'],
       'nexus.guild.role': ['permissions', 'position', 'deleted'],

@@ -191,6 +191,17 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     expect((await guest.api.get(`/invites/${code}`)).body.uses).toBe(0);
   });
 
+  it('sets a server ACL through the API, which refuses one that would shut out its own server', async () => {
+    const owner = await registerUser(hs.url, 'acl-owner');
+    const guildId = (await owner.api.post('/guilds', { name: 'Fenced' })).body.id;
+    expect((await owner.api.get(`/guilds/${guildId}/server-acl`)).body).toEqual({ allow: ['*'], deny: [] });
+    expect((await owner.api.put(`/guilds/${guildId}/server-acl`, { allow: ['*'], deny: ['*.spam.example'] })).status).toBe(204);
+    expect((await owner.api.get(`/guilds/${guildId}/server-acl`)).body).toEqual({ allow: ['*'], deny: ['*.spam.example'] });
+    const self = await owner.api.put(`/guilds/${guildId}/server-acl`, { allow: ['*'], deny: ['test.local'] });
+    expect(self.body).toEqual({ code: 50013, message: 'Missing Permissions' });
+    expect((await owner.api.put(`/guilds/${guildId}/server-acl`, { allow: '*' })).body.code).toBe(50035);
+  });
+
   it('answers bad input with clear errors and writes nothing', async () => {
     const u = await registerUser(hs.url, 'careful');
     const guildId = (await u.api.post('/guilds', { name: 'Errors' })).body.id;

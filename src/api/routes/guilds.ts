@@ -1,7 +1,8 @@
 import { apiRouter } from './router.js';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ChannelKind } from '../../events/event-types.js';
+import { ChannelKind, EventType } from '../../events/event-types.js';
+import { getStateEvent } from '../../events/state-map.js';
 import { Permission } from '../../events/permissions.js';
 import { getChannelByKey, getChannelById } from '../../store/views/channels.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
@@ -19,6 +20,8 @@ const patchGuildBody = z.object({
   icon: z.string().max(256).nullable().optional(),
   discoverable: z.boolean().optional(),
 });
+const aclPatterns = z.array(z.string().min(1).max(255)).max(100);
+const serverAclBody = z.object({ allow: aclPatterns, deny: aclPatterns });
 export const channelName = z.string().trim().min(1).max(100);
 const createChannelBody = z.object({
   name: channelName,
@@ -70,6 +73,22 @@ export function guildRoutes(ctx: ApiContext): Router {
   r.get('/guilds/:guildId/emojis', async (req, res) => {
     await guildAccess(ctx, me(res), param(req, 'guildId'));
     res.json([]);
+  });
+
+  // Nexus, not Discord: which servers may take part in this guild (spec: server ACL).
+  r.get('/guilds/:guildId/server-acl', async (req, res) => {
+    const { state } = await guildAccess(ctx, me(res), param(req, 'guildId'));
+    const acl = getStateEvent(state, EventType.ServerAcl, '')?.pdu.content ?? { allow: ['*'], deny: [] };
+    res.json(acl);
+  });
+
+  r.put('/guilds/:guildId/server-acl', async (req, res) => {
+    const user = me(res);
+    const { guild, perms } = await guildAccess(ctx, user, param(req, 'guildId'));
+    const body = parseBody(serverAclBody, req.body);
+    requirePermission(perms, Permission.MANAGE_GUILD);
+    await ctx.guilds.setServerAcl(guild.room_id, user.nexus_id, body);
+    res.status(204).end();
   });
 
   r.get('/guilds/:guildId/channels', async (req, res) => {

@@ -16,6 +16,7 @@ const ALWAYS_POWER: ReadonlySet<string> = new Set([
   EventType.Role,
   EventType.Overwrite,
   EventType.Settings,
+  EventType.ServerAcl,
 ]);
 
 /** The state made of the event's own auth events (those the lookup knows, minus `exclude`). */
