@@ -18,13 +18,9 @@ export function snowflakeTime(id: string): number {
   return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
 }
 
-/** The smallest snowflake at a given time: for `before`/`after` queries by time. */
-export function snowflakeAt(ms: number): string {
-  return ((BigInt(ms) - DISCORD_EPOCH) << 22n).toString();
-}
-
+/** A snowflake as Discord writes one: a string of 17–20 digits, at most 2^64 − 1. */
 export function isSnowflake(s: unknown): s is string {
-  return typeof s === 'string' && /^[0-9]{1,20}$/.test(s) && BigInt(s) < 1n << 64n;
+  return typeof s === 'string' && /^[0-9]{17,20}$/.test(s) && BigInt(s) < 1n << 64n;
 }
 
 /** Snowflakes for objects that are not created by a logged event (local users). */

@@ -9,6 +9,7 @@
  */
 import { z, type ZodType } from 'zod';
 import { invalidFormBody, type FieldError, type FormErrors } from './errors.js';
+import { isSnowflake } from '../snowflake.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -173,12 +174,9 @@ function showChoice(v: unknown): string {
 // Reusable schemas
 // ---------------------------------------------------------------------------------------
 
-const SNOWFLAKE_RE = /^\d{17,20}$/;
 const UINT64_MAX = (1n << 64n) - 1n;
 
-export function isSnowflake(v: unknown): v is string {
-  return typeof v === 'string' && SNOWFLAKE_RE.test(v) && BigInt(v) <= UINT64_MAX;
-}
+export { isSnowflake };
 
 /**
  * A snowflake id as a string of 17–20 digits (≤ 2^64-1). JSON numbers are refused: any real

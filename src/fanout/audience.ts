@@ -1,7 +1,7 @@
 import { channelPermissions, has, Permission } from '../events/permissions.js';
 import { joinedMembers, type StateMap } from '../events/state-map.js';
 import type { Db } from '../store/database.js';
-import { usersByNexusIds } from '../store/views/users.js';
+import { usersByNexusIds, type UserRow } from '../store/views/users.js';
 
 /**
  * Who may see what: the user snowflakes of a guild's members, and of those who can view a
@@ -10,14 +10,18 @@ import { usersByNexusIds } from '../store/views/users.js';
  * channel computes its audience once.
  */
 export function createAudience(db: Db) {
-  const snowflakes = new Map<string, string>(); // nexus id → user snowflake; never changes
+  const users = new Map<string, UserRow>(); // nexus id → user row; a user's id and name do not change
   const cache = new WeakMap<StateMap, { members?: Set<string>; channels: Map<string, Set<string>> }>();
 
-  async function idsOf(nexusIds: string[]): Promise<Map<string, string>> {
-    const missing = nexusIds.filter((id) => !snowflakes.has(id));
-    if (missing.length) for (const [id, row] of await usersByNexusIds(db, missing)) snowflakes.set(id, row.id);
-    return snowflakes;
+  async function load(nexusIds: string[]): Promise<Map<string, UserRow>> {
+    const missing = nexusIds.filter((id) => !users.has(id));
+    if (missing.length) for (const [id, row] of await usersByNexusIds(db, missing)) users.set(id, row);
+    return users;
   }
+  const idsOf = async (nexusIds: string[]) => {
+    const rows = await load(nexusIds);
+    return { get: (id: string) => rows.get(id)?.id };
+  };
 
   function entry(state: StateMap) {
     let e = cache.get(state);
@@ -48,8 +52,12 @@ export function createAudience(db: Db) {
       return viewers;
     },
 
+    async user(nexusId: string): Promise<UserRow | undefined> {
+      return (await load([nexusId])).get(nexusId);
+    },
+
     async userId(nexusId: string): Promise<string | undefined> {
-      return (await idsOf([nexusId])).get(nexusId);
+      return (await load([nexusId])).get(nexusId)?.id;
     },
   };
 }

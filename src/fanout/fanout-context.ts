@@ -8,7 +8,6 @@ import type { Db } from '../store/database.js';
 import { getChannelByKey } from '../store/views/channels.js';
 import { getGuildByRoomId, type GuildRow } from '../store/views/guilds.js';
 import { listGuildRoles } from '../store/views/roles.js';
-import { getUserByNexusId, type UserRow } from '../store/views/users.js';
 import { roleIdsByKey } from '../api/render/common.js';
 import type { Audience } from './audience.js';
 
@@ -28,8 +27,6 @@ export interface FanoutContext {
    * at hand — unlike the room writer's cache, which a fast log reader can overtake.
    */
   stateFor(ev: LoggedEvent): Promise<StateMap>;
-  /** A user's row (cached: a user's id and name do not change). */
-  user(nexusId: string): Promise<UserRow | undefined>;
   /** When a member joined (cached until their membership changes). */
   joinedTs(roomId: string, nexusId: string): Promise<number | undefined>;
   forgetMember(roomId: string, nexusId: string): void;
@@ -39,7 +36,6 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
   const guilds = new Map<string, GuildRow>();
   const channelIds = new Map<string, string>(); // `${room}|${key}` → snowflake: fixed once created
   const roleIdCache = new WeakMap<StateMap, Map<string, string>>();
-  const users = new Map<string, UserRow>();
   const states = new Map<string, StateMap>();
   const joined = new Map<string, number | undefined>(); // `${room}|${user}`
   return {
@@ -79,14 +75,6 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
         states.set(roomId, (state = next));
       }
       return state;
-    },
-    async user(nexusId) {
-      let u = users.get(nexusId);
-      if (!u) {
-        u = await getUserByNexusId(deps.db, nexusId);
-        if (u) users.set(nexusId, u);
-      }
-      return u;
     },
     async joinedTs(roomId, nexusId) {
       const k = `${roomId}|${nexusId}`;

@@ -10,7 +10,6 @@ import { previousStateEvent, type LoggedEvent } from '../store/event-log.js';
 import { getChannelByKey } from '../store/views/channels.js';
 import type { GuildRow } from '../store/views/guilds.js';
 import { getRoleByKey } from '../store/views/roles.js';
-import { getUserByNexusId } from '../store/views/users.js';
 import type { FanoutContext } from './fanout-context.js';
 
 /** Dispatches for a state event: guild settings, channels, roles, members, overwrites, pins. */
@@ -76,7 +75,7 @@ async function dispatchMembership(ctx: FanoutContext, ev: LoggedEvent, guild: Gu
   const now = (pdu.content as unknown as MemberContent).membership;
   const before = (await previousStateEvent(ctx.db, pdu.room_id, EventType.Member, target, ev.position))?.pdu.content as MemberContent | undefined;
   const was = before?.membership;
-  const userRow = await getUserByNexusId(ctx.db, target);
+  const userRow = await ctx.audience.user(target);
   const user = userRow ? renderUser(userRow) : placeholderUser(target);
   const self = new Set(userRow ? [userRow.id] : []);
   const publish = (t: string, d: Record<string, unknown>, intent: number, recipients: ReadonlySet<string>) => ctx.publish({ t, d, intent, recipients, guildId: guild.id });

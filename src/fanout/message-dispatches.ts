@@ -6,11 +6,10 @@ import { messageRowFromEvent } from '../store/projections/message-row.js';
 import { isoTime } from '../api/render/common.js';
 import { memberRoleIds } from '../api/render/member.js';
 import { renderEmoji } from '../api/render/message.js';
-import { renderUserOf } from '../api/render/user.js';
+import { placeholderUser, renderUser } from '../api/render/user.js';
 import { snowflakeFromLog } from '../snowflake.js';
 import { getLoggedEvent, type LoggedEvent } from '../store/event-log.js';
 import { getMessageByEventId } from '../store/views/messages.js';
-import { usersByNexusIds } from '../store/views/users.js';
 import type { GuildRow } from '../store/views/guilds.js';
 import type { FanoutContext } from './fanout-context.js';
 
@@ -27,7 +26,7 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
   switch (pdu.type) {
     case EventType.Message: {
       const c = pdu.content as unknown as MessageContent;
-      const author = await ctx.user(pdu.sender);
+      const author = await ctx.audience.user(pdu.sender);
       const row = messageRowFromEvent(ev, channelId);
       const message = author ? await presentNewMessage(ctx.db, guild, row, author) : await presentMessage(ctx.db, guild, row);
       const contentVisibleTo = new Set<string>();
@@ -63,7 +62,7 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
         t: 'MESSAGE_REACTION_ADD',
         // Unlike MESSAGE_CREATE's, this `member` carries its `user` (Discord's docs): discord.js
         // takes the reactor from it and drops the event when the user is not already cached.
-        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: { ...(await partialMember(ctx, state, guild, pdu.sender)), user: renderUserOf(pdu.sender, await usersByNexusIds(ctx.db, [pdu.sender])) } },
+        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: { ...(await partialMember(ctx, state, guild, pdu.sender)), user: await userObject(ctx, pdu.sender) } },
         intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
       });
       return;
@@ -72,11 +71,10 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
       const c = pdu.content as unknown as RedactionContent;
       const target = await getLoggedEvent(ctx.db, c.redacts);
       if (!target) return;
-      const messageOf = async (e: LoggedEvent) => snowflakeFromLog(e.received_ts, e.position);
       if (target.pdu.type === EventType.Message) {
         // Only if the projection accepted the redaction (the message is gone from the view).
         if (await getMessageByEventId(ctx.db, target.event_id)) return;
-        ctx.publish({ t: 'MESSAGE_DELETE', d: { ...base, id: await messageOf(target) }, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id });
+        ctx.publish({ t: 'MESSAGE_DELETE', d: { ...base, id: snowflakeFromLog(target.received_ts, target.position) }, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id });
       } else if (target.pdu.type === EventType.Reaction) {
         const r = target.pdu.content as unknown as ReactionContent;
         const message = await getLoggedEvent(ctx.db, r.target);
@@ -85,13 +83,18 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
         if (!message || !userId || still) return;
         ctx.publish({
           t: 'MESSAGE_REACTION_REMOVE',
-          d: { ...base, user_id: userId, message_id: await messageOf(message), emoji: renderEmoji(r.emoji), burst: false, type: 0 },
+          d: { ...base, user_id: userId, message_id: snowflakeFromLog(message.received_ts, message.position), emoji: renderEmoji(r.emoji), burst: false, type: 0 },
           intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
         });
       }
       return;
     }
   }
+}
+
+async function userObject(ctx: FanoutContext, nexusId: string) {
+  const row = await ctx.audience.user(nexusId);
+  return row ? renderUser(row) : placeholderUser(nexusId);
 }
 
 /** The `member` Discord attaches to guild MESSAGE_CREATE and reactions (no `user`). */

@@ -222,11 +222,6 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     return (await loaded(roomId, roomOf(roomId))).state;
   }
 
-  /** Forgets cached state (another process appended, or a rebuild ran). */
-  function invalidate(roomId?: string): void {
-    for (const [id, room] of rooms) if (!roomId || id === roomId) forget(room);
-  }
-
   /** Called by the log reader for every event: forgets rooms another process wrote to. */
   function observe(events: LoggedEvent[]): void {
     for (const e of events) {
@@ -236,7 +231,7 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     }
   }
 
-  return { submit, stateOf, invalidate, observe };
+  return { submit, stateOf, observe };
 }
 
 export type RoomWriter = ReturnType<typeof createRoomWriter>;
