@@ -31,6 +31,7 @@ import { startCpuProfile } from './lib/cpu-profile.js';
 import { machineCpuWindow, machineInfo } from './lib/machine.js';
 import { traceSql } from './lib/sql-trace.js';
 import { nowMs, round2 } from './lib/stats.js';
+import { linearPlan } from '../src/store/dag-plan.js';
 
 const DEFAULTS = {
   sequential: 2000, // events appended one by one
@@ -139,7 +140,7 @@ async function main(flags: typeof DEFAULTS): Promise<void> {
       }
     });
     const storeOnly = await timed(flags.events, async () => {
-      for (const evs of batches) head = (await appendToRoom(database.db, head, evs, state, Date.now())).head;
+      for (const evs of batches) head = (await appendToRoom(database.db, head, evs, linearPlan(head.stateGroup, evs, state), state, Date.now())).head;
     });
 
     console.log(JSON.stringify({

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { applyInPlace } from '../events/state-map.js';
 import { notifyOnCommit, type Db } from './database.js';
-import { insertEvents, type LoggedEvent } from './event-log.js';
+import { getLoggedEvent, insertEvents, type LoggedEvent } from './event-log.js';
+import { insertEventStates } from './state-groups.js';
+import type { DagPlan, GroupRef } from './dag-plan.js';
 import { projectEvent } from './projections/project-event.js';
 import { projectMessages } from './projections/message-projection.js';
 import { EventType, type StoredEvent } from '../events/event-types.js';
@@ -9,12 +11,14 @@ import { EventType, type StoredEvent } from '../events/event-types.js';
 /** The channel on which every append is announced (LISTEN/NOTIFY wakes log readers). */
 export const LOG_NOTIFY_CHANNEL = 'nexus_log';
 
-/** A room's head: the expected version for the next append, and the DAG's tips. */
+/** A room's head: the expected version for the next append, the DAG's tips, and the group of its current state. */
 export interface RoomHead {
   roomId: string;
   version: number; // events appended to this room so far (0: the room does not exist yet)
   depth: number;
   extremities: string[];
+  /** The state group of the current state; null for a new room. */
+  stateGroup: { id: string; chain: number } | null;
 }
 
 /** Another writer appended to the room since its head was read: reload and retry. */
@@ -25,13 +29,16 @@ export class ConcurrencyError extends Error {
 }
 
 export async function loadRoomHead(db: Db, roomId: string): Promise<RoomHead> {
-  const row = await db.selectFrom('rooms').select(['version', 'depth', 'forward_extremities']).where('room_id', '=', roomId).executeTakeFirst();
-  if (!row) return { roomId, version: 0, depth: 0, extremities: [] };
-  return { roomId, version: Number(row.version), depth: Number(row.depth), extremities: row.forward_extremities };
+  const row = await db.selectFrom('rooms').leftJoin('state_groups', 'state_groups.id', 'rooms.state_group')
+    .select(['rooms.version', 'rooms.depth', 'rooms.forward_extremities', 'rooms.state_group', 'state_groups.chain'])
+    .where('rooms.room_id', '=', roomId).executeTakeFirst();
+  if (!row) return { roomId, version: 0, depth: 0, extremities: [], stateGroup: null };
+  const stateGroup = row.state_group === null ? null : { id: String(row.state_group), chain: Number(row.chain ?? 0) };
+  return { roomId, version: Number(row.version), depth: Number(row.depth), extremities: row.forward_extremities, stateGroup };
 }
 
 /** The head after appending `events` (already authorized, in order) to `head`. */
-export function advanceHead(head: RoomHead, events: StoredEvent[]): RoomHead {
+export function advanceHead(head: RoomHead, events: StoredEvent[], stateGroup: RoomHead['stateGroup'] = head.stateGroup): RoomHead {
   const referenced = new Set(events.flatMap((e) => e.pdu.prev_events));
   const tips = [...head.extremities, ...events.map((e) => e.event_id)].filter((id) => !referenced.has(id));
   return {
@@ -39,55 +46,84 @@ export function advanceHead(head: RoomHead, events: StoredEvent[]): RoomHead {
     version: head.version + events.length,
     depth: Math.max(head.depth, ...events.map((e) => e.pdu.depth)),
     extremities: [...new Set(tips)].sort(),
+    stateGroup,
   };
 }
 
 /**
  * The one append path, for local and remote events alike: in one transaction, check the
- * room's expected version, write the log rows, project them into the views (advancing
- * `state` in place as state events go by), move the head, and notify log readers on commit.
- * Authorization happens before this (the caller holds the state the events were checked
- * against); this function only writes.
+ * room's expected version, write the log rows and the state groups the plan asks for,
+ * project what the plan says into the views (advancing `state`, the room's current
+ * state, in place), move the head, and notify log readers on commit. Authorization and
+ * state resolution happen before this (see dag-plan.ts); this function only writes.
  */
 export async function appendToRoom(
   db: Db,
   head: RoomHead,
   events: StoredEvent[],
+  plan: DagPlan,
   state: Map<string, StoredEvent>,
   receivedTs: number,
-): Promise<{ logged: LoggedEvent[]; head: RoomHead }> {
-  const next = advanceHead(head, events);
-  const logged = await db.transaction().execute(async (trx) => {
+): Promise<{ logged: LoggedEvent[]; head: RoomHead; groups: Array<{ id: string; chain: number }> }> {
+  return db.transaction().execute(async (trx) => {
     const rows = await insertEvents(trx, events, receivedTs);
+    const written: Array<{ id: string; chain: number }> = [];
+    const idOf = (ref: GroupRef): string => ('id' in ref ? ref.id : written[ref.index].id);
+    for (const g of plan.groups) {
+      const parent = g.parent === null ? null : idOf(g.parent);
+      const row = await trx.insertInto('state_groups').values({ room_id: head.roomId, parent, chain: g.chain, delta: JSON.stringify(g.delta) })
+        .returning('id').executeTakeFirstOrThrow();
+      written.push({ id: String(row.id), chain: g.chain });
+    }
+    const inDag = rows.flatMap((r, i) => (plan.after[i] ? [{ event_id: r.event_id, room_id: head.roomId, state_group: idOf(plan.after[i]!), soft_failed: plan.softFailed[i] }] : []));
+    await insertEventStates(trx, inDag);
+    const current = 'id' in plan.current ? { id: plan.current.id, chain: plan.currentChain } : written[plan.current.index];
+    // Outliers are stored (and their state projected) but are no tips of our DAG.
+    const next = { ...advanceHead(head, events.filter((_, i) => plan.after[i] !== null), current), version: head.version + events.length };
     const lastPosition = rows[rows.length - 1].position;
     if (head.version === 0) {
       const inserted = await trx.insertInto('rooms')
-        .values({ room_id: head.roomId, version: next.version, last_position: lastPosition, depth: next.depth, forward_extremities: JSON.stringify(next.extremities) })
+        .values({ room_id: head.roomId, version: next.version, last_position: lastPosition, depth: next.depth, forward_extremities: JSON.stringify(next.extremities), state_group: current.id })
         .onConflict((oc) => oc.column('room_id').doNothing()).executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) throw new ConcurrencyError(head.roomId);
     } else {
       const updated = await trx.updateTable('rooms')
-        .set({ version: next.version, last_position: lastPosition, depth: next.depth, forward_extremities: JSON.stringify(next.extremities) })
+        .set({ version: next.version, last_position: lastPosition, depth: next.depth, forward_extremities: JSON.stringify(next.extremities), state_group: current.id })
         .where('room_id', '=', head.roomId).where('version', '=', head.version).executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) throw new ConcurrencyError(head.roomId);
     }
-    for (let i = 0; i < rows.length; ) {
-      if (rows[i].pdu.type === EventType.Message) {
-        // A run of messages changes no state: project it in one go.
-        let j = i + 1;
-        while (j < rows.length && rows[j].pdu.type === EventType.Message) j++;
-        await projectMessages(trx, rows.slice(i, j));
-        i = j;
-      } else {
-        await projectEvent(trx, rows[i], state);
-        applyInPlace(state, rows[i]);
-        i++;
-      }
-    }
+    await projectPlanned(trx, rows, plan, state);
     await notifyOnCommit(trx, LOG_NOTIFY_CHANNEL);
-    return rows;
+    return { logged: rows, head: next, groups: written };
   });
-  return { logged, head: next };
+}
+
+/** Projects the appended rows as the plan says, in order. */
+async function projectPlanned(trx: Db, rows: LoggedEvent[], plan: DagPlan, state: Map<string, StoredEvent>): Promise<void> {
+  const byId = new Map(rows.map((r) => [r.event_id, r]));
+  for (let i = 0; i < rows.length; ) {
+    const step = plan.project[i];
+    if (rows[i].pdu.type === EventType.Message && step.self) {
+      // A run of messages changes no state: project it in one go.
+      let j = i + 1;
+      while (j < rows.length && rows[j].pdu.type === EventType.Message && plan.project[j].self) j++;
+      await projectMessages(trx, rows.slice(i, j));
+      i = j;
+      continue;
+    }
+    if (step.self) {
+      await projectEvent(trx, rows[i], state);
+      applyInPlace(state, rows[i]);
+    }
+    // A fork resolved: the slots whose winner changed are projected from their winners.
+    for (const id of step.slots ?? []) {
+      const winner = byId.get(id) ?? (await getLoggedEvent(trx, id));
+      if (!winner) continue;
+      await projectEvent(trx, winner, state);
+      applyInPlace(state, winner);
+    }
+    i++;
+  }
 }
 
 /** Loads a room's current state from the room_state projection. */

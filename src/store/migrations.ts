@@ -189,6 +189,83 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       )`,
     ],
   },
+  {
+    name: '003-federation',
+    statements: [
+      // The state of a guild after each event, as groups shared by every event that leaves
+      // the state unchanged (a message keeps its prev's group). A group is a delta over its
+      // parent; `chain` counts the deltas down to a full snapshot (parent NULL), kept short
+      // so a group is never far from a snapshot. Derived from the DAG alone (not from the
+      // order events arrived in), so `nexus rebuild` keeps these tables.
+      `CREATE TABLE state_groups (
+        id bigserial PRIMARY KEY,
+        room_id text NOT NULL,
+        parent bigint,
+        chain int NOT NULL,
+        delta jsonb NOT NULL
+      )`,
+      // One row per event whose state is known (an outlier has none). `soft_failed`: the
+      // event is in the DAG but was not shown (it passed auth against its own state but not
+      // against the guild's current state, e.g. a message from a user banned meanwhile).
+      `CREATE TABLE event_state (
+        event_id text PRIMARY KEY,
+        room_id text NOT NULL,
+        state_group bigint NOT NULL,
+        soft_failed boolean NOT NULL DEFAULT false
+      )`,
+      `ALTER TABLE rooms ADD COLUMN state_group bigint`,
+      // Peers' events the auth rules refused: never appended, remembered so they are not
+      // fetched again and so children that cite them can skip them.
+      `CREATE TABLE rejected_events (
+        event_id text PRIMARY KEY,
+        room_id text NOT NULL,
+        reason text NOT NULL,
+        received_ts bigint NOT NULL
+      )`,
+      // Inbound transactions already answered, per origin: a replay gets the same answer.
+      `CREATE TABLE federation_txns (
+        origin text NOT NULL,
+        txn_id text NOT NULL,
+        response text NOT NULL,
+        received_ts bigint NOT NULL,
+        PRIMARY KEY (origin, txn_id)
+      )`,
+      // The outbound queue: one row per (destination, event) still to deliver, filled by
+      // the federation sender as it reads the log, deleted when the peer acknowledges.
+      `CREATE TABLE federation_outbox (
+        destination text NOT NULL,
+        position bigint NOT NULL,
+        event_id text NOT NULL,
+        room_id text NOT NULL,
+        PRIMARY KEY (destination, position)
+      )`,
+      // Catch-up looks at one destination's backlog per room.
+      `CREATE INDEX federation_outbox_by_room ON federation_outbox (destination, room_id, position)`,
+      // Where the federation sender has read the log to (it fills federation_outbox).
+      // Not a projection checkpoint: a rebuild must not make the sender resend everything.
+      `CREATE TABLE federation_cursor (
+        id int PRIMARY KEY,
+        txid text NOT NULL,
+        position bigint NOT NULL
+      )`,
+      // Per destination: backoff and health, shown by /metrics and \`nexus federation status\`.
+      `CREATE TABLE federation_destinations (
+        destination text PRIMARY KEY,
+        failures int NOT NULL DEFAULT 0,
+        retry_at_ts bigint NOT NULL DEFAULT 0,
+        last_success_ts bigint,
+        last_failure_ts bigint,
+        last_error text,
+        sent_events bigint NOT NULL DEFAULT 0,
+        -- A lease rather than a row lock held across the send: a transaction open for a
+        -- whole HTTP exchange would pin a pool connection per destination, block PGlite's
+        -- single connection, and (having an xid) hold back pg_snapshot_xmin, stalling
+        -- every log reader while a peer hangs. Expired leases are free to take.
+        claimed_by text,
+        claimed_until_ts bigint
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

@@ -5,6 +5,8 @@ import type { LoggedEvent } from './event-log.js';
 import { PROJECTION_TABLES } from './migrations.js';
 import type { PageWrites } from './projections/replay-flushed-rows.js';
 import { createReplayProjector } from './projections/replay-projector.js';
+import { currentStateGroup, reconcileResolvedState } from './projections/resolved-state.js';
+import { createStateStore } from './state-store.js';
 
 /** The projection_checkpoints row a rebuild leaves: the last log position it replayed. */
 export const REBUILD_CHECKPOINT = 'rebuild';
@@ -46,11 +48,12 @@ export async function rebuildProjections(db: Db, opts: RebuildOptions = {}): Pro
     // that has written its log row and waits for the (truncated) rooms table. It waits for
     // appends in flight to commit, then freezes the log for the rest of the transaction.
     await sql`LOCK TABLE events IN SHARE MODE`.execute(trx);
+    const softFailed = new Set((await trx.selectFrom('event_state').select('event_id').where('soft_failed', '=', true).execute()).map((r) => r.event_id));
     await sql.raw(`TRUNCATE ${PROJECTION_TABLES.join(', ')}`).execute(trx);
     const total = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM events`.execute(trx)).rows[0].n);
     opts.onProgress?.(0, total);
 
-    const projector = await createReplayProjector(trx, { keepMessages: pageSize });
+    const projector = await createReplayProjector(trx, { keepMessages: pageSize, softFailed });
     let after = '0';
     let pageNumber = 0;
     let pending: PageWrites | undefined; // the previous page's writes
@@ -80,6 +83,15 @@ export async function rebuildProjections(db: Db, opts: RebuildOptions = {}): Pro
       await writing.catch(() => {});
     }
     await projector.finish();
+    // State groups and event_state are derived from the DAG alone, so the rebuild keeps
+    // them; each room's current state is the resolution of its forward extremities' states.
+    const stateStore = createStateStore(trx);
+    for (const room of await trx.selectFrom('rooms').select(['room_id', 'forward_extremities']).execute()) {
+      const group = await currentStateGroup(trx, stateStore, room.room_id, room.forward_extremities);
+      if (group === undefined) continue;
+      await trx.updateTable('rooms').set({ state_group: group }).where('room_id', '=', room.room_id).execute();
+      await reconcileResolvedState(trx, room.room_id, group);
+    }
     await trx.insertInto('projection_checkpoints').values({ name: REBUILD_CHECKPOINT, position: after }).execute();
   });
   return { events: done, ms: performance.now() - started };

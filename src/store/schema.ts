@@ -26,6 +26,8 @@ export interface RoomsTable {
   last_position: number | string;
   depth: number | string;
   forward_extremities: Json<string[]>;
+  /** The state group of the room's current (resolved) state; null before migration 003's first append. */
+  state_group: ColumnType<string | null, string | number | null | undefined, string | number | null>;
 }
 
 export interface RoomStateTable {
@@ -163,7 +165,70 @@ export interface ProjectionCheckpointsTable {
   position: number | string;
 }
 
+export interface StateGroupsTable {
+  id: Generated<string>;
+  room_id: string;
+  parent: string | number | null;
+  chain: number;
+  /** [type, state_key, event_id] triples: the slots this group sets over its parent. */
+  delta: Json<Array<[string, string, string]>>;
+}
+
+export interface EventStateTable {
+  event_id: string;
+  room_id: string;
+  state_group: string | number;
+  soft_failed: Generated<boolean>;
+}
+
+export interface RejectedEventsTable {
+  event_id: string;
+  room_id: string;
+  reason: string;
+  received_ts: number | string;
+}
+
+export interface FederationTxnsTable {
+  origin: string;
+  txn_id: string;
+  response: string;
+  received_ts: number | string;
+}
+
+export interface FederationOutboxTable {
+  destination: string;
+  position: string | number;
+  event_id: string;
+  room_id: string;
+}
+
+export interface FederationDestinationsTable {
+  destination: string;
+  failures: Generated<number>;
+  retry_at_ts: Generated<string | number>;
+  last_success_ts: string | number | null;
+  last_failure_ts: string | number | null;
+  last_error: string | null;
+  sent_events: Generated<string | number>;
+  /** The sender process holding this destination (a lease), and until when. */
+  claimed_by: string | null;
+  claimed_until_ts: string | number | null;
+}
+
+export interface FederationCursorTable {
+  id: number;
+  txid: string;
+  position: string | number;
+}
+
 export interface Database {
+  federation_cursor: FederationCursorTable;
+  state_groups: StateGroupsTable;
+  event_state: EventStateTable;
+  rejected_events: RejectedEventsTable;
+  federation_txns: FederationTxnsTable;
+  federation_outbox: FederationOutboxTable;
+  federation_destinations: FederationDestinationsTable;
   events: EventsTable;
   rooms: RoomsTable;
   room_state: RoomStateTable;

@@ -16,7 +16,7 @@ import { createStateViews } from './replay-state-views.js';
  * multi-row statements after (endPage, write). Same results as projectEvent
  * (project-event.ts) applied event by event.
  */
-export async function createReplayProjector(trx: Db, opts: { keepMessages: number }) {
+export async function createReplayProjector(trx: Db, opts: { keepMessages: number; softFailed?: ReadonlySet<string> }) {
   const types = new Map<string, ColumnTypes>();
   for (const table of ['rooms', 'room_state', 'guilds', 'channels', 'roles', 'members', 'overwrites', 'messages', 'reactions', 'read_states']) {
     types.set(table, await columnTypes(trx, table));
@@ -34,9 +34,11 @@ export async function createReplayProjector(trx: Db, opts: { keepMessages: numbe
   function project(ev: LoggedEvent, txid: string): void {
     const { pdu } = ev;
     let found = rooms.get(pdu.room_id);
-    if (!found) rooms.set(pdu.room_id, (found = { head: { roomId: pdu.room_id, version: 0, depth: 0, extremities: [] }, lastPosition: ev.position, txid, batch: [], state: new Map() }));
+    if (!found) rooms.set(pdu.room_id, (found = { head: { roomId: pdu.room_id, version: 0, depth: 0, extremities: [], stateGroup: null }, lastPosition: ev.position, txid, batch: [], state: new Map() }));
     const room = found;
     noteAppend(room, ev, txid);
+    // A soft-failed event is in the DAG but was never shown (remote-plan.ts).
+    if (opts.softFailed?.has(ev.event_id)) return;
     // The event joins the room's state after it is projected, as in appendToRoom: its
     // projection sees the state before it.
     projectOne(ev, room.state);
