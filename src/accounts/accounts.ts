@@ -44,6 +44,22 @@ export function createAccounts(deps: { db: Db; clock: Clock; serverName: string;
       return { user: row, token: await issueToken(id) };
     },
 
+    /**
+     * Gives users of other servers (seen in a federated guild or DM) a row here, with a
+     * local snowflake, so they show up in member lists, messages and mentions like local
+     * users (with their `@user:server` as nexus_id). Profiles are filled in later.
+     */
+    async ensureRemoteUsers(nexusIds: Iterable<string>): Promise<void> {
+      const wanted = [...new Set(nexusIds)].filter((id) => /^@[^:]+:.+$/.test(id) && !id.endsWith(`:${deps.serverName}`));
+      if (wanted.length === 0) return;
+      const known = new Set((await db.selectFrom('users').select('nexus_id').where('nexus_id', 'in', wanted).execute()).map((r) => r.nexus_id));
+      const rows = wanted.filter((id) => !known.has(id)).map((id) => ({
+        id: deps.newSnowflake(), nexus_id: id, username: id.slice(1, id.indexOf(':')), display_name: null, avatar: null,
+        bot: false, local: false, password_hash: null, created_ts: clock.now(),
+      }));
+      if (rows.length > 0) await db.insertInto('users').values(rows).onConflict((oc) => oc.column('nexus_id').doNothing()).execute();
+    },
+
     async login(login: string, password: string): Promise<{ user: UserRow; token: string }> {
       const found = await getLocalUserByUsername(db, login);
       // Burns the same scrypt time when the user does not exist, so timing reveals nothing.

@@ -39,14 +39,18 @@ import { allow, deny, ruleMember, type AuthResult } from './auth-member-rules.js
 
 export type { AuthResult } from './auth-member-rules.js';
 
-/** Decides whether `ev` is allowed on top of `stateBefore`. Never throws. */
-export function authorizeEvent(ev: Pdu | StoredEvent, stateBefore: StateMap): AuthResult {
+/**
+ * Decides whether `ev` is allowed on top of `stateBefore`. Never throws. `redacted`: the
+ * event is kept in its redacted form (a peer's event whose content hash did not match), so
+ * its content can't be validated (rule 2.3 is skipped; such an event is never shown).
+ */
+export function authorizeEvent(ev: Pdu | StoredEvent, stateBefore: StateMap, opts: { redacted?: boolean } = {}): AuthResult {
   try {
     const pdu = isRecord(ev) && isRecord((ev as StoredEvent).pdu) ? (ev as StoredEvent).pdu : (ev as Pdu);
     const shape = ruleEnvelope(pdu);
     if (!shape.ok) return shape;
     if (pdu.type === EventType.Create) return ruleCreate(pdu, stateBefore);
-    const common = ruleCommon(pdu, stateBefore);
+    const common = ruleCommon(pdu, stateBefore, opts.redacted === true);
     if (!common.ok) return common;
     if (getCreateContent(stateBefore)?.kind === 'account') return ruleAccount(pdu, stateBefore);
     return ruleForType(pdu, stateBefore);
@@ -142,12 +146,12 @@ function ruleCreate(pdu: Pdu, state: StateMap): AuthResult {
 }
 
 /** 2: every other event. */
-function ruleCommon(pdu: Pdu, state: StateMap): AuthResult {
+function ruleCommon(pdu: Pdu, state: StateMap, redacted: boolean): AuthResult {
   const create = getCreate(state);
   if (!create || create.pdu.room_id !== pdu.room_id) return deny('2.1: no create event for this room');
   const isState = typeof pdu.state_key === 'string';
   if (isState !== STATE_EVENT_TYPES.has(pdu.type)) return deny('2.2: state_key present iff the type is a state type');
-  const problem = validateContent(pdu.type, pdu.state_key, pdu.content);
+  const problem = redacted ? undefined : validateContent(pdu.type, pdu.state_key, pdu.content);
   if (problem) return deny(`2.3: ${problem}`);
   if (pdu.type !== EventType.Member && !isJoined(state, pdu.sender)) return deny('2.4: sender not joined');
   if (!serverAllowedInGuild(state, pdu.origin)) return deny(`2.5: the guild's server ACL denies ${pdu.origin}`);

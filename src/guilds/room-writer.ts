@@ -8,6 +8,10 @@ import { applyInPlace, type StateMap } from '../events/state-map.js';
 import type { Db } from '../store/database.js';
 import { appendToRoom, ConcurrencyError, loadRoomHead, loadRoomState, type RoomHead } from '../store/append-events.js';
 import type { LoggedEvent } from '../store/event-log.js';
+import { linearPlan } from '../store/dag-plan.js';
+import { recordRejections } from '../store/state-groups.js';
+import { createStateStore, type StateStore } from '../store/state-store.js';
+import { planRemoteAppend, type RemoteBatch, type RemoteVerdict } from './remote-plan.js';
 
 /** What a command wants to say; the writer fills in the DAG fields, hashes and signs it. */
 export interface EventDraft {
@@ -36,8 +40,10 @@ export interface RoomWriterDeps {
   clock: Clock;
   serverName: string;
   signingKey: () => SigningKey;
+  /** Shared with the federation read endpoints; a private one when absent. */
+  stateStore?: StateStore;
   /** Called after each commit (for metrics). */
-  onAppended?: (events: LoggedEvent[]) => void;
+  onAppended?: (events: LoggedEvent[], origin: 'local' | 'remote') => void;
 }
 
 interface Pending {
@@ -46,11 +52,21 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** Peers' events waiting for their turn in the room's queue (see remote-plan.ts). */
+interface PendingRemote {
+  remote: RemoteBatch;
+  resolve: (verdicts: Map<string, RemoteVerdict>) => void;
+  reject: (err: unknown) => void;
+}
+
+type Queued = Pending | PendingRemote;
+const isRemote = (q: Queued): q is PendingRemote => 'remote' in q;
+
 interface Room {
   generation: number; // bumped whenever the cache is invalidated
   head?: RoomHead;
   state?: Map<string, StoredEvent>;
-  queue: Pending[];
+  queue: Queued[];
   running: boolean;
 }
 
@@ -65,6 +81,7 @@ const MAX_RETRIES = 8;
  */
 export function createRoomWriter(deps: RoomWriterDeps) {
   const rooms = new Map<string, Room>();
+  const stateStore = deps.stateStore ?? createStateStore(deps.db);
   let lastReceivedTs = 0;
   // Ids this writer appended that the log reader has not seen come back yet: anything else
   // the reader sees was appended by another process, and makes our cached room stale.
@@ -85,13 +102,30 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     });
   }
 
+  /**
+   * Appends peers' events (hashes and signatures already checked) through the same queue
+   * and the same append as local commands; resolves with a verdict per event.
+   */
+  function submitRemote(roomId: string, remote: RemoteBatch): Promise<Map<string, RemoteVerdict>> {
+    const room = roomOf(roomId);
+    return new Promise((resolve, reject) => {
+      room.queue.push({ remote, resolve, reject });
+      if (!room.running) void drain(roomId, room);
+    });
+  }
+
   async function drain(roomId: string, room: Room): Promise<void> {
     room.running = true;
     try {
       while (room.queue.length > 0) {
-        const batch = room.queue.splice(0, MAX_BATCH);
+        // Local commands group-commit together; a peer's batch goes on its own.
+        let n = 0;
+        if (isRemote(room.queue[0])) n = 1;
+        else while (n < room.queue.length && n < MAX_BATCH && !isRemote(room.queue[n])) n++;
+        const batch = room.queue.splice(0, n);
         try {
-          await commitBatch(roomId, room, batch);
+          if (isRemote(batch[0])) await commitRemote(roomId, room, batch[0]);
+          else await commitBatch(roomId, room, batch as Pending[]);
         } catch (err) {
           // Never strand a command: whatever went wrong, its caller hears of it.
           for (const p of batch) p.reject(err);
@@ -135,7 +169,7 @@ export function createRoomWriter(deps: RoomWriterDeps) {
       if (ownRecent.size > 100_000) ownRecent.clear(); // nobody is reading the log back
       for (const e of events) ownRecent.add(e.event_id);
       try {
-        const { logged, head } = await appendToRoom(deps.db, before, events, state, receivedTs);
+        const { logged, head } = await appendToRoom(deps.db, before, events, linearPlan(before.stateGroup, events, committed), state, receivedTs);
         // Keep the new head unless another process's append was seen meanwhile.
         if (room.generation === generation) {
           room.head = head;
@@ -143,7 +177,7 @@ export function createRoomWriter(deps: RoomWriterDeps) {
         }
         const byId = new Map(logged.map((e) => [e.event_id, e]));
         for (const { pending, eventIds } of accepted) pending.resolve(eventIds.map((id) => byId.get(id)!));
-        deps.onAppended?.(logged);
+        deps.onAppended?.(logged, 'local');
         return;
       } catch (err) {
         for (const e of events) ownRecent.delete(e.event_id);
@@ -152,6 +186,32 @@ export function createRoomWriter(deps: RoomWriterDeps) {
         if (err instanceof ConcurrencyError && attempt < MAX_RETRIES) continue;
         for (const { pending } of accepted) pending.reject(err);
         return;
+      }
+    }
+  }
+
+  async function commitRemote(roomId: string, room: Room, item: PendingRemote): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { head: before, state: committed, generation } = await loaded(roomId, room);
+      const planned = await planRemoteAppend(deps.db, stateStore, before, committed, item.remote);
+      if (planned.rejections.length > 0) await recordRejections(deps.db, planned.rejections, deps.clock.now());
+      if (planned.events.length === 0) return item.resolve(planned.verdicts);
+      const state = new Map(committed);
+      const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
+      for (const e of planned.events) ownRecent.add(e.event_id);
+      try {
+        const { logged, head } = await appendToRoom(deps.db, before, planned.events, planned.plan, state, receivedTs);
+        if (room.generation === generation) {
+          room.head = head;
+          room.state = state;
+        }
+        deps.onAppended?.(logged, 'remote');
+        return item.resolve(planned.verdicts);
+      } catch (err) {
+        for (const e of planned.events) ownRecent.delete(e.event_id);
+        forget(room);
+        if (err instanceof ConcurrencyError && attempt < MAX_RETRIES) continue;
+        throw err;
       }
     }
   }
@@ -231,7 +291,12 @@ export function createRoomWriter(deps: RoomWriterDeps) {
     }
   }
 
-  return { submit, stateOf, observe };
+    /** The room's head (loaded on first use): its forward extremities and depth, for make_join. */
+  async function headOf(roomId: string): Promise<RoomHead> {
+    return (await loaded(roomId, roomOf(roomId))).head;
+  }
+
+  return { submit, submitRemote, stateOf, headOf, observe };
 }
 
 export type RoomWriter = ReturnType<typeof createRoomWriter>;

@@ -1,0 +1,239 @@
+import { authorizeEvent } from '../events/auth-rules.js';
+import { EventType, type StoredEvent } from '../events/event-types.js';
+import { authEventsState } from '../events/state-res/power-events.js';
+import { resolveState } from '../events/state-res/resolve-state.js';
+import { applyToState, type StateMap } from '../events/state-map.js';
+import { advanceHead, type RoomHead } from '../store/append-events.js';
+import { planGroup, sameRef, type DagPlan, type GroupRef } from '../store/dag-plan.js';
+import { eventStateGroups, rejectedEvents } from '../store/state-groups.js';
+import type { StateStore } from '../store/state-store.js';
+import type { Db } from '../store/database.js';
+
+// The remote half of the append path (spec/federation.md, "Receiving PDUs"): peers' events,
+// already checked for hashes and signatures, are placed in the guild's DAG. For each event,
+// in the order given (parents before children):
+//   1. the state before it is the state after its prev_event, or the resolution of the
+//      states after its prev_events when it merges a fork;
+//   2. it must pass the auth rules against that state, and against the state its own
+//      auth_events make, or it is rejected (and remembered as rejected);
+//   3. the guild's new current state is the resolution of its new forward extremities;
+//   4. an event that fails the auth rules against the *current* state is soft-failed: kept
+//      in the DAG (every server must agree on the DAG) but not shown (e.g. a message from
+//      a user banned on another branch);
+//   5. the views change as the current state changed: linearly, or slot by slot after a
+//      resolution.
+
+export type RemoteVerdict =
+  | { status: 'accepted'; softFailed: boolean }
+  | { status: 'duplicate' }
+  | { status: 'rejected'; reason: string }
+  /** Some prev_events' states are unknown: fetch them (get_missing_events) and retry. */
+  | { status: 'missing'; missing: string[] };
+
+/** What the planner knows of an event's state-after. */
+interface Known {
+  ref: GroupRef | null; // null: no group (the empty state before a guild's create event)
+  chain: number;
+  state: StateMap;
+}
+
+const parentOf = (k: Known) => (k.ref ? { ref: k.ref, chain: k.chain } : null);
+const same = (a: Known, b: Known) => (a.ref === null || b.ref === null ? a.ref === b.ref : sameRef(a.ref, b.ref));
+
+export interface RemotePlan {
+  plan: DagPlan;
+  /** The events to append, in order (outliers first). */
+  events: StoredEvent[];
+  verdicts: Map<string, RemoteVerdict>;
+  rejections: Array<{ event_id: string; room_id: string; reason: string }>;
+  /** The current state after the plan (what appendToRoom will have advanced `state` to). */
+  current: StateMap;
+}
+
+export interface RemoteBatch {
+  events: StoredEvent[];
+  /**
+   * Events of the guild's state and auth chain that a join brings (send_join's answer),
+   * stored as outliers: in the log, not in our DAG. Those in `seedState` are projected as
+   * the guild's current state.
+   */
+  outliers?: StoredEvent[];
+  /** The state before the first of `events`, when their prev_events are outliers (a join). */
+  seedState?: StateMap;
+  /** Events kept in their redacted form (content hash mismatch): auth skips rule 2.3, and they are never shown. */
+  redacted?: ReadonlySet<string>;
+}
+
+export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead, current: StateMap, batch: RemoteBatch): Promise<RemotePlan> {
+  const plan: DagPlan = { groups: [], after: [], softFailed: [], current: { id: '' }, currentChain: 0, project: [] };
+  const verdicts = new Map<string, RemoteVerdict>();
+  const rejections: RemotePlan['rejections'] = [];
+  const out: StoredEvent[] = [];
+  const events = batch.events;
+
+  const ids = [...events, ...(batch.outliers ?? [])].map((e) => e.event_id);
+  const inLog = await existingIds(db, ids);
+  const rejectedBefore = await rejectedEvents(db, events.map((e) => e.event_id));
+  const batchKnown = new Map<string, Known>();
+  const batchEvents = new Map(events.map((e) => [e.event_id, e]));
+  const batchRejected = new Set<string>(rejectedBefore.keys());
+
+  // Outliers: stored once. Those in the seed state hold its slots in the views; history
+  // fetched with a join (messages and the like) is shown if its own auth events allow it.
+  const seedIds = new Set([...(batch.seedState?.values() ?? [])].map((e) => e.event_id));
+  const outliers = batch.outliers ?? [];
+  const outlierById = new Map(outliers.map((e) => [e.event_id, e]));
+  const cited = await store.eventsById(outliers.flatMap((e) => e.pdu.auth_events).filter((id) => !outlierById.has(id)));
+  for (const ev of outliers) {
+    if (inLog.has(ev.event_id)) continue;
+    const isState = typeof ev.pdu.state_key === 'string';
+    if (!isState && !authorizeEvent(ev, authEventsState(ev, (id) => outlierById.get(id) ?? cited.get(id))).ok) continue;
+    inLog.add(ev.event_id);
+    out.push(ev);
+    store.rememberEvents([ev]);
+    plan.after.push(null);
+    plan.softFailed.push(false);
+    plan.project.push({ self: seedIds.has(ev.event_id) || !isState });
+  }
+
+  let cur: Known = head.stateGroup
+    ? { ref: { id: head.stateGroup.id }, chain: head.stateGroup.chain, state: current }
+    : { ref: null, chain: 0, state: current };
+  let seed: Known | undefined;
+  let acc = head;
+  // What the views show: the current state, or the seed state once its outliers are projected.
+  let shown: StateMap = batch.seedState && !head.stateGroup ? batch.seedState : current;
+
+  async function knownState(eventId: string): Promise<Known | undefined> {
+    const inBatch = batchKnown.get(eventId);
+    if (inBatch) return inBatch;
+    const row = (await eventStateGroups(db, [eventId])).get(eventId);
+    if (!row) return undefined;
+    const g = await store.group(row.group);
+    return { ref: { id: g.id }, chain: g.chain, state: await store.stateOfGroup(g.id) };
+  }
+
+  async function resolve(parts: Known[]): Promise<Known> {
+    const distinct = parts.filter((p, i) => parts.findIndex((q) => same(p, q)) === i);
+    if (distinct.length === 1) return distinct[0];
+    const states = distinct.map((p) => p.state);
+    const known = await store.authClosureOf(states.flatMap((s) => [...s.values()]));
+    const state = resolveState(states, (id) => known.get(id) ?? batchEvents.get(id));
+    const g = planGroup(plan, parentOf(distinct[0]), state, undefined, distinct[0].state);
+    return { ...g, state };
+  }
+
+  for (const ev of events) {
+    const id = ev.event_id;
+    if (verdicts.has(id)) continue;
+    if (inLog.has(id)) {
+      verdicts.set(id, { status: 'duplicate' });
+      continue;
+    }
+    const earlier = rejectedBefore.get(id);
+    if (earlier) {
+      verdicts.set(id, { status: 'rejected', reason: earlier });
+      continue;
+    }
+    const reject = (reason: string) => {
+      verdicts.set(id, { status: 'rejected', reason });
+      rejections.push({ event_id: id, room_id: ev.pdu.room_id, reason });
+      batchRejected.add(id);
+    };
+
+    // 1. The state before the event.
+    const prevIds = [...new Set(Array.isArray(ev.pdu.prev_events) ? ev.pdu.prev_events : [])].filter((p) => !batchRejected.has(p));
+    let before: Known;
+    if (ev.pdu.type === EventType.Create && prevIds.length === 0) {
+      before = { ref: null, chain: 0, state: new Map() };
+    } else if (batch.seedState && !seed && prevIds.every((p) => !batchKnown.has(p))) {
+      // A join: the state before it is the one its resident server sent, checked by the caller.
+      const g = planGroup(plan, null, batch.seedState);
+      seed = before = { ...g, state: batch.seedState };
+    } else {
+      if (prevIds.length === 0) {
+        reject('no usable prev_events');
+        continue;
+      }
+      const parts: Known[] = [];
+      const missing: string[] = [];
+      for (const p of prevIds) {
+        const k = await knownState(p);
+        if (k) parts.push(k);
+        else missing.push(p);
+      }
+      if (missing.length > 0) {
+        verdicts.set(id, { status: 'missing', missing });
+        continue;
+      }
+      before = await resolve(parts);
+    }
+
+    // 2. The auth rules, against the state before it and against its own auth events.
+    const redacted = batch.redacted?.has(id) === true;
+    const verdict = authorizeEvent(ev, before.state, { redacted });
+    if (!verdict.ok) {
+      reject(verdict.reason);
+      continue;
+    }
+    const authEvents = await store.eventsById((ev.pdu.auth_events ?? []).filter((a) => !batchEvents.has(a)));
+    const own = authEventsState(ev, (a) => authEvents.get(a) ?? (batchKnown.has(a) ? batchEvents.get(a) : undefined));
+    const ownVerdict = authorizeEvent(ev, own, { redacted });
+    if (!ownVerdict.ok) {
+      reject(`by its own auth events: ${ownVerdict.reason}`);
+      continue;
+    }
+
+    const isState = typeof ev.pdu.state_key === 'string';
+    let after = before;
+    if (isState) {
+      const state = applyToState(before.state, ev);
+      after = { ...planGroup(plan, parentOf(before), state, [ev]), state };
+    }
+
+    // 4. Soft failure: checked against the current state when the event was not built on it.
+    const softFailed = !same(before, cur) && !authorizeEvent(ev, cur.state, { redacted }).ok;
+
+    // 3. The new current state.
+    acc = advanceHead(acc, [ev]);
+    let next: Known;
+    if (acc.extremities.length === 1 && acc.extremities[0] === id) next = after;
+    else {
+      const parts: Known[] = [];
+      for (const x of acc.extremities) {
+        const k = x === id ? after : await knownState(x);
+        if (k) parts.push(k);
+      }
+      next = await resolve(parts);
+    }
+
+    // 5. What the views must show.
+    if (!isState) plan.project.push({ self: !softFailed && !redacted });
+    else if (same(before, cur) && same(next, after)) plan.project.push({ self: true });
+    else plan.project.push({ self: false, slots: changedSlots(shown, next.state) });
+
+    out.push(ev);
+    plan.after.push(after.ref!); // a state event always has a group after it, and a create event is one
+    plan.softFailed.push(softFailed);
+    batchKnown.set(id, after);
+    verdicts.set(id, { status: 'accepted', softFailed });
+    cur = next;
+    shown = next.state;
+  }
+  if (cur.ref) plan.current = cur.ref;
+  plan.currentChain = cur.chain;
+  return { plan, events: out, verdicts, rejections, current: cur.state };
+}
+
+/** The winners of the slots that differ between two states. */
+function changedSlots(from: StateMap, to: StateMap): string[] {
+  const out: string[] = [];
+  for (const [key, ev] of to) if (from.get(key)?.event_id !== ev.event_id) out.push(ev.event_id);
+  return out;
+}
+
+async function existingIds(db: Db, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', ids).execute();
+  return new Set(rows.map((r) => r.event_id));
+}
