@@ -23,6 +23,7 @@ commands:
   state --room ID       print a guild's current state and its hash (compare servers by it)
   keys show             print the server's signing keys
   keys rotate           retire the current signing key and make a new one
+  federation status     print each federation destination's queue and health as JSON lines
 
 options (each also read from the environment, e.g. --port ↔ NEXUS_PORT):
   --server-name NAME    NEXUS_SERVER_NAME  (default localhost:<port>)
@@ -67,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return printState(config, values.room);
     case 'keys':
       return keys(config, sub);
+    case 'federation':
+      return federation(config, sub);
     default:
       console.error(`nexus: unknown command "${command}"\n\n${USAGE}`);
       return 2;
@@ -115,6 +118,22 @@ async function printState(config: Config, room?: string): Promise<number> {
       return 1;
     }
     console.log(JSON.stringify({ room_id: room, hash: stateHash(state), state: stateEntries(state) }, null, 2));
+  } finally {
+    await database.close();
+  }
+  return 0;
+}
+
+/** One JSON line per destination: {destination, pending, failures, retry_at_ts, …}. */
+async function federation(config: Config, sub: string | undefined): Promise<number> {
+  if (sub !== 'status') {
+    console.error('usage: nexus federation status');
+    return 2;
+  }
+  const { federationStatus } = await import('./federation/sender/status.js');
+  const database = await openDatabase(storeOptions(config));
+  try {
+    for (const d of await federationStatus(database.db)) process.stdout.write(JSON.stringify(d) + '\n');
   } finally {
     await database.close();
   }

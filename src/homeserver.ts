@@ -15,6 +15,7 @@ import { createLogDispatcher } from './fanout/log-dispatcher.js';
 import { createFederation, type Federation } from './federation/federation-server.js';
 import { keyServerRouter } from './federation/key-server.js';
 import { createTrustPolicy } from './federation/trust.js';
+import { createFederationSender, type FederationSender } from './federation/sender/index.js';
 import { loadOrCreateServerKeys, type ServerKeys } from './federation/server-keys.js';
 import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
@@ -25,6 +26,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createSnowflakeGenerator } from './snowflake.js';
 import { openDatabase, type DatabaseOptions, type OpenedDatabase } from './store/database.js';
 import { createLogTailer, type LogTailer } from './store/log-tailer.js';
+import { createStateStore } from './store/state-store.js';
 
 export interface HomeserverOptions {
   clock?: Clock;
@@ -49,6 +51,8 @@ export interface Homeserver {
   gateway: Gateway;
   /** Absent when NEXUS_FEDERATION=off. */
   federation?: Federation;
+  /** The outbound federation queue (absent when NEXUS_FEDERATION=off). */
+  sender?: FederationSender;
   metrics: Metrics;
   tailer: LogTailer;
   close(): Promise<void>;
@@ -68,20 +72,25 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   const metrics = createMetrics({ processMetrics: opts.processMetrics ?? true, defaultLabels: { server: config.serverName } });
 
   let tailer: LogTailer | undefined;
+  let sender: FederationSender | undefined;
+  const stateStore = createStateStore(db);
   const writer = createRoomWriter({
-    db, clock, serverName: config.serverName, signingKey: () => keys.current,
-    onAppended(events) {
-      for (const e of events) metrics.countAppended('local', e.pdu.type);
+    db, clock, serverName: config.serverName, signingKey: () => keys.current, stateStore,
+    onAppended(events, origin) {
+      for (const e of events) metrics.countAppended(origin, e.pdu.type);
       tailer?.poke(); // don't wait for the NOTIFY round trip to fan out our own events
+      sender?.wake();
     },
   });
   const guilds = createGuildService({ writer, serverName: config.serverName });
   const accounts = createAccounts({ db, clock, serverName: config.serverName, newSnowflake: createSnowflakeGenerator(clock), passwordCost: opts.passwordCost });
 
+  const trust = createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow });
   const federation = config.federation.mode === 'off' ? undefined : createFederation({
-    serverName: config.serverName, db, clock, log, keys: () => keys,
-    trust: createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow }),
+    serverName: config.serverName, db, clock, log, keys: () => keys, trust,
     insecure: config.federation.insecure,
+    writer, stateStore,
+    ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
   });
   const server: Server = createServer();
   let gateway: Gateway | undefined;
@@ -90,6 +99,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     db, clock, config, log, accounts, guilds, writer,
     publishEphemeral: (d) => gateway?.publish(d),
     gatewayUrl: () => gatewayUrl,
+    joinRemote: federation ? (code, server, userId) => federation.joinRemote(code, server, userId) : undefined,
     remoteDirectory: federation
       ? (remote, query) => {
           const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
@@ -126,16 +136,23 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     resumeGatewayUrl: gatewayUrl,
     onMetrics: (m) => metrics.gatewaySessions.set(m.sessions),
   });
+  sender = federation && createFederationSender({
+    db, clock, log: log.child({ component: 'federation-sender' }), serverName: config.serverName,
+    client: federation.client, allowDestination: (server) => trust.allows(server),
+    listen: database.listen, metrics,
+  });
+  await sender?.start();
   tailer = createLogTailer({ database, deliver: createLogDispatcher(fanout, log), log });
   await tailer.start();
 
   let closed = false;
   return {
-    config, url, gatewayUrl, log, database, keys, writer, guilds, gateway, federation, metrics, tailer,
+    config, url, gatewayUrl, log, database, keys, writer, guilds, gateway, federation, sender, metrics, tailer,
     async close() {
       if (closed) return;
       closed = true;
       await tailer!.stop();
+      await sender?.stop();
       await gateway!.close('server shutting down');
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

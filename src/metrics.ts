@@ -17,6 +17,12 @@ export interface Metrics {
   gatewayDispatches: Counter;
   /** HTTP request latency in seconds, by method, route template and status. */
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Federation sender: events queued for a destination and not yet acknowledged. */
+  federationOutboxPending: Gauge<'destination'>;
+  /** Federation sender: failed attempts in a row per destination (0 when healthy). */
+  federationDestinationFailures: Gauge<'destination'>;
+  /** Federation sender: PDUs a destination has acknowledged. */
+  federationSentEvents: Counter<'destination'>;
   /** Counts one appended event, clamping its type to a bounded label set. */
   countAppended(origin: 'local' | 'remote', type: string): void;
   render(): Promise<string>;
@@ -74,6 +80,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  // Labelled by destination: bounded by the servers we share guilds with (and the trust
+  // policy), not by anything a peer can make up.
+  const federationOutboxPending = new Gauge({
+    name: 'nexus_federation_outbox_pending',
+    help: 'Events queued for a federation destination and not yet acknowledged.',
+    labelNames: ['destination'] as const,
+    registers: [registry],
+  });
+  const federationDestinationFailures = new Gauge({
+    name: 'nexus_federation_destination_failures',
+    help: 'Failed send attempts in a row to a federation destination (0 when healthy).',
+    labelNames: ['destination'] as const,
+    registers: [registry],
+  });
+  const federationSentEvents = new Counter({
+    name: 'nexus_federation_sent_events_total',
+    help: 'Events (PDUs) acknowledged by a federation destination.',
+    labelNames: ['destination'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     contentType: registry.contentType,
@@ -81,6 +108,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     gatewaySessions,
     gatewayDispatches,
     httpRequestDuration,
+    federationOutboxPending,
+    federationDestinationFailures,
+    federationSentEvents,
     countAppended: (origin, type) => eventsAppended.inc({ origin, type: eventTypeLabel(type) }),
     render: () => registry.metrics(),
   };

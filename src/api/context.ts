@@ -25,6 +25,8 @@ export interface ApiContext {
   /** The gateway URL clients are told to connect to. */
   gatewayUrl(): string;
   /** Another server's public directory, over federation (absent when federation is off). */
+  /** Joins a guild on another server through a `CODE@server` invite (absent without federation). */
+  joinRemote?(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
   remoteDirectory?(server: string, query: { q?: string; limit?: number; after?: string }): Promise<DirectoryPage>;
 }
 

@@ -11,6 +11,13 @@ import { createRemoteKeyStore, keyFetcherVia, type RemoteKeyStore } from './remo
 import { FEDERATION_PATH_PREFIX, federationAuthMiddleware } from './request-auth-middleware.js';
 import type { ServerKeys } from './server-keys.js';
 import type { TrustPolicy } from './trust.js';
+import type { RoomWriter } from '../guilds/room-writer.js';
+import type { StateStore } from '../store/state-store.js';
+import { createPduReceiver } from './inbound/receive-pdus.js';
+import { transactionRouter, type Edu } from './inbound/transaction-route.js';
+import { readEndpointsRouter } from './read-endpoints/routes.js';
+import { residentJoinRouter } from './joins/resident-join.js';
+import { joinRemoteGuild } from './joins/remote-join.js';
 
 export interface FederationDeps {
   serverName: string;
@@ -21,6 +28,12 @@ export interface FederationDeps {
   trust: TrustPolicy;
   /** Plain HTTP to peers (NEXUS_FEDERATION_INSECURE=1): tests and loopback only. */
   insecure: boolean;
+  writer: RoomWriter;
+  stateStore: StateStore;
+  /** Gives users of other servers a local row (accounts.ensureRemoteUsers). */
+  ensureUsers: (nexusIds: string[]) => Promise<void>;
+  /** Ephemeral events from peers (typing), for the gateway. */
+  onEdu?: (origin: string, edu: Edu) => void;
 }
 
 export interface Federation {
@@ -29,13 +42,15 @@ export interface Federation {
   /** Signed requests to other servers. */
   client: FederationClient;
   keyStore: RemoteKeyStore;
+  /** Joins one of our users to a guild on another server through an invite code. */
+  joinRemote(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
   close(): Promise<void>;
 }
 
 /**
  * The federation side of a homeserver: peers' keys, the client that signs our requests, and
- * the server-server API. The endpoints that replicate guild events come next; for now the
- * API answers profile queries, which is enough to prove the transport end to end.
+ * the server-server API (transactions, reads of events and state, joins, profiles and the
+ * public directory), every request authenticated by the middleware first.
  */
 export function createFederation(deps: FederationDeps): Federation {
   const resolver = createServerResolver({ clock: deps.clock, insecure: deps.insecure });
@@ -79,6 +94,16 @@ export function createFederation(deps: FederationDeps): Federation {
     res.json(await localDirectory(deps.db, deps.serverName, { q, limit: n, after }));
   });
 
+  const receiver = createPduReceiver({ db: deps.db, writer: deps.writer, keys: keyStore, client, ensureUsers: deps.ensureUsers, log: deps.log });
+  router.use(transactionRouter({ db: deps.db, clock: deps.clock, receiver, onEdu: deps.onEdu }));
+  router.use(readEndpointsRouter({
+    db: deps.db, serverName: deps.serverName, clock: deps.clock,
+    stateAfter: (id) => deps.stateStore.stateAfter(id),
+    currentState: async (roomId) => ((await deps.db.selectFrom('rooms').select('room_id').where('room_id', '=', roomId).executeTakeFirst()) ? deps.writer.stateOf(roomId) : undefined),
+  }));
+  const signingKey = () => deps.keys().current;
+  router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));
+
   router.use(FEDERATION_PATH_PREFIX, () => {
     throw federationError('N_UNRECOGNIZED', 'unknown federation endpoint');
   });
@@ -93,6 +118,7 @@ export function createFederation(deps: FederationDeps): Federation {
     router,
     client,
     keyStore,
+    joinRemote: (code, server, userId) => joinRemoteGuild({ serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers }, code, server, userId),
     async close() {
       await client.close();
       await resolver.close();

@@ -7,7 +7,9 @@ import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, releaseIn
 import { getUserByNexusId } from '../../store/views/users.js';
 import { channelAccess, guildAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
-import { apiError } from '../errors.js';
+import { apiError, ApiError } from '../errors.js';
+import { FederationRequestError } from '../../federation/errors.js';
+import { RemoteJoinError } from '../../federation/joins/remote-join.js';
 import { renderInvite } from '../render/invite.js';
 import { Permission } from '../../events/permissions.js';
 import { apiRouter } from './router.js';
@@ -27,7 +29,9 @@ export function inviteRoutes(ctx: ApiContext): Router {
 
   r.post('/invites/:code', async (req, res) => {
     const user = me(res);
-    const invite = await usableInvite(ctx, param(req, 'code'));
+    const remote = parseRemoteCode(param(req, 'code'), ctx.config.serverName);
+    if (remote) return void res.json(await joinRemote(ctx, remote.code, remote.server, user.nexus_id));
+    const invite = await usableInvite(ctx, localCode(param(req, 'code'), ctx.config.serverName));
     const state = await ctx.writer.stateOf(invite.room_id);
     if (membershipOf(state, user.nexus_id) === 'ban') throw apiError('bannedFromGuild');
     if (!isJoined(state, user.nexus_id)) {
@@ -64,6 +68,39 @@ export function inviteRoutes(ctx: ApiContext): Router {
   });
 
   return r;
+}
+
+/** `CODE@server` names an invite on another server (`CODE@us` is one of ours). */
+export function parseRemoteCode(raw: string, ourServer: string): { code: string; server: string } | undefined {
+  const m = /^([A-Za-z0-9]{1,32})@([A-Za-z0-9.-]+(?::[0-9]{1,5})?)$/.exec(raw);
+  if (!m || m[2] === ourServer) return undefined;
+  return { code: m[1], server: m[2] };
+}
+
+function localCode(raw: string, ourServer: string): string {
+  return raw.endsWith(`@${ourServer}`) ? raw.slice(0, -(ourServer.length + 1)) : raw;
+}
+
+/** Joins through another server; answers like a local join, from the views the join built. */
+async function joinRemote(ctx: ApiContext, code: string, server: string, userId: string) {
+  if (!ctx.joinRemote) throw new ApiError(404, 10006, 'Unknown Invite (federation is off on this server)');
+  let joined: { roomId: string; channelKey: string };
+  try {
+    joined = await ctx.joinRemote(code, server, userId);
+  } catch (err) {
+    if (err instanceof FederationRequestError) {
+      // "No response" and "a response said no" are told apart.
+      if (err.kind === 'rejected') throw new ApiError(err.status === 404 ? 404 : 403, err.status === 404 ? 10006 : 50001, `${server} refused the join: ${err.message}`);
+      throw new ApiError(502, 0, `${server} could not be reached (${err.kind})`);
+    }
+    if (err instanceof RemoteJoinError) throw new ApiError(502, 0, `${server} answered the join with something this server cannot trust: ${err.message}`);
+    throw err;
+  }
+  const guild = await getGuildByRoomId(ctx.db, joined.roomId);
+  const channel = await getChannelByKey(ctx.db, joined.roomId, joined.channelKey, { includeDeleted: true });
+  if (!guild || !channel) throw apiError('unknownInvite');
+  const row: InviteRow = { code: `${code}@${server}`, room_id: joined.roomId, channel_key: joined.channelKey, inviter: '', max_age: 0, max_uses: 0, uses: 0, temporary: false, created_ts: ctx.clock.now() };
+  return renderInvite(row, guild, channel, undefined, {});
 }
 
 async function usableInvite(ctx: ApiContext, code: string): Promise<InviteRow> {

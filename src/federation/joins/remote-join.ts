@@ -1,0 +1,94 @@
+import type { Clock } from '../../clock.js';
+import { EventType, serverOf, type UnsignedPdu } from '../../events/event-types.js';
+import { finalizeEvent } from '../../events/finalize-event.js';
+import type { SigningKey } from '../../events/signing-key.js';
+import type { RoomWriter } from '../../guilds/room-writer.js';
+import type { FederationClient } from '../federation-client.js';
+import type { RemoteKeyStore } from '../remote-keys.js';
+import { FEDERATION_PATH_PREFIX as P } from '../request-auth-middleware.js';
+import { checkPdu } from '../inbound/check-pdu.js';
+import { byDepth, usersNamedBy } from '../inbound/receive-pdus.js';
+import { verifyState } from '../inbound/verify-state.js';
+import type { StoredEvent } from '../../events/event-types.js';
+
+export interface RemoteJoinDeps {
+  serverName: string;
+  clock: Clock;
+  signingKey: () => SigningKey;
+  client: Pick<FederationClient, 'get' | 'request'>;
+  keys: RemoteKeyStore;
+  writer: Pick<RoomWriter, 'submitRemote'>;
+  ensureUsers: (ids: string[]) => Promise<void>;
+}
+
+/** The resident server refused, or answered with something we can't trust. */
+export class RemoteJoinError extends Error {}
+
+/** Recent history fetched with the join, so the guild's channels aren't empty. */
+const BACKFILL_ON_JOIN = 50;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Joins `userId` (one of ours) to a guild on `server` through an invite code (spec/
+ * federation.md, "Joining"): asks which guild the code is for, gets a join template, signs
+ * the join, sends it, verifies the state and auth chain that come back (signatures, hashes,
+ * auth rules) before trusting them, and appends the join on top of that state through the
+ * same append path as everything else. Then fetches recent history.
+ */
+export async function joinRemoteGuild(deps: RemoteJoinDeps, code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }> {
+  const q = `code=${encodeURIComponent(code)}`;
+  const info = await deps.client.get<{ room_id?: unknown; channel?: unknown }>(server, `${P}/query/invite?${q}`);
+  if (typeof info.room_id !== 'string' || typeof info.channel !== 'string' || serverOf(info.room_id) !== server) {
+    throw new RemoteJoinError('the server named a guild that is not its own');
+  }
+  const roomId = info.room_id;
+  const path = `${encodeURIComponent(roomId)}/${encodeURIComponent(userId)}`;
+  const template = await deps.client.get<{ event?: unknown }>(server, `${P}/make_join/${path}?${q}`);
+  const t = template.event;
+  if (!isRecord(t) || t.room_id !== roomId || t.type !== EventType.Member || t.state_key !== userId || t.sender !== userId
+    || !isRecord(t.content) || t.content.membership !== 'join' || !Array.isArray(t.prev_events) || !Array.isArray(t.auth_events) || !Number.isSafeInteger(t.depth)) {
+    throw new RemoteJoinError('the join template is not a join of this user');
+  }
+  const unsigned: UnsignedPdu = {
+    room_id: roomId, type: EventType.Member, state_key: userId, sender: userId, origin: deps.serverName,
+    origin_server_ts: deps.clock.now(), depth: t.depth as number,
+    prev_events: t.prev_events as string[], auth_events: t.auth_events as string[], content: t.content,
+  };
+  const join = finalizeEvent(unsigned, deps.serverName, deps.signingKey());
+  const answer = await deps.client.request<{ event?: unknown; state?: unknown; auth_chain?: unknown }>(server, 'PUT',
+    `${P}/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(join.event_id)}?${q}`, { body: join.pdu });
+
+  const signed = await checkPdu(answer.event, roomId, deps.keys);
+  if (!signed.ok || signed.event.event_id !== join.event_id || signed.redacted) throw new RemoteJoinError('the resident server sent back a different join');
+  const verified = await verifyState(roomId, asArray(answer.state), asArray(answer.auth_chain), deps.keys);
+  if (!verified.ok) throw new RemoteJoinError(`the resident server's state is not trustworthy: ${verified.reason}`);
+
+  await deps.ensureUsers(usersNamedBy([...verified.events, signed.event]));
+  const verdict = (await deps.writer.submitRemote(roomId, { events: [signed.event], outliers: verified.events, seedState: verified.state })).get(join.event_id);
+  if (verdict?.status !== 'accepted' && verdict?.status !== 'duplicate') {
+    throw new RemoteJoinError(`the join does not pass the auth rules on the state sent: ${verdict && 'reason' in verdict ? verdict.reason : verdict?.status}`);
+  }
+  await backfill(deps, server, roomId, signed.event);
+  return { roomId, channelKey: info.channel };
+}
+
+/** Recent history before the join, stored as outliers (shown, but not part of our DAG's tips). */
+async function backfill(deps: RemoteJoinDeps, server: string, roomId: string, join: StoredEvent): Promise<void> {
+  const v = join.pdu.prev_events.map((id) => `v=${encodeURIComponent(id)}`).join('&');
+  if (!v) return;
+  try {
+    const page = await deps.client.get<{ pdus?: unknown }>(server, `${P}/backfill/${encodeURIComponent(roomId)}?${v}&limit=${BACKFILL_ON_JOIN}`);
+    const events: StoredEvent[] = [];
+    for (const raw of asArray(page.pdus)) {
+      const checked = await checkPdu(raw, roomId, deps.keys);
+      if (checked.ok) events.push(checked.event);
+    }
+    await deps.ensureUsers(usersNamedBy(events));
+    await deps.writer.submitRemote(roomId, { events: [], outliers: byDepth(events) });
+  } catch {
+    // History is a nicety: the join stands without it.
+  }
+}
+
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);

@@ -1,0 +1,109 @@
+import express, { type Router } from 'express';
+import type { Clock } from '../../clock.js';
+import { selectAuthEvents } from '../../events/auth-events.js';
+import { EventType, serverOf, type StoredEvent } from '../../events/event-types.js';
+import { addSignature, signCanonical } from '../../events/signing.js';
+import { inspectPdu } from '../../events/finalize-event.js';
+import type { SigningKey } from '../../events/signing-key.js';
+import { isJoined, membershipOf } from '../../events/state-map.js';
+import type { RoomWriter } from '../../guilds/room-writer.js';
+import { stateBeforeEvent } from '../../guilds/state-before.js';
+import type { Db } from '../../store/database.js';
+import type { StateStore } from '../../store/state-store.js';
+import { getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse } from '../../store/views/invites.js';
+import { getGuildByRoomId } from '../../store/views/guilds.js';
+import { loadAuthChain } from '../read-endpoints/auth-chain-loader.js';
+import { federationError } from '../errors.js';
+import { FEDERATION_PATH_PREFIX, type FederationLocals } from '../request-auth-middleware.js';
+import { checkPdu } from '../inbound/check-pdu.js';
+import type { RemoteKeyStore } from '../remote-keys.js';
+
+export interface ResidentJoinDeps {
+  db: Db;
+  clock: Clock;
+  serverName: string;
+  signingKey: () => SigningKey;
+  writer: Pick<RoomWriter, 'stateOf' | 'headOf' | 'submitRemote'>;
+  stateStore: StateStore;
+  keys: RemoteKeyStore;
+  ensureUsers: (ids: string[]) => Promise<void>;
+}
+
+/**
+ * The resident server's half of a join through an invite code (spec/federation.md,
+ * "Joining"): query/invite names the guild of a code, make_join gives the joining server
+ * a template built on our forward extremities (with the inviter as authorised_by), and
+ * send_join takes the signed join, counts the invite use, co-signs it (rule 3.1c wants
+ * the inviter's server's signature), appends it, and answers with the state before it and
+ * its auth chain.
+ */
+export function residentJoinRouter(deps: ResidentJoinDeps): Router {
+  const r = express.Router();
+  const P = FEDERATION_PATH_PREFIX;
+  const originOf = (res: express.Response) => (res.locals as FederationLocals).origin;
+
+  async function usable(code: unknown) {
+    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(code)) throw federationError('N_INVALID_PARAM', 'code must be an invite code');
+    const invite = await getInvite(deps.db, code);
+    if (!invite || !isInviteUsable(invite, deps.clock.now())) throw federationError('N_NOT_FOUND', 'unknown or expired invite');
+    return invite;
+  }
+
+  r.get(`${P}/query/invite`, async (req, res) => {
+    const invite = await usable(req.query.code);
+    const guild = await getGuildByRoomId(deps.db, invite.room_id);
+    res.json({ room_id: invite.room_id, channel: invite.channel_key, inviter: invite.inviter, guild_name: guild?.name ?? '' });
+  });
+
+  r.get(`${P}/make_join/:roomId/:userId`, async (req, res) => {
+    const { roomId, userId } = req.params;
+    const invite = await usable(req.query.code);
+    if (invite.room_id !== roomId) throw federationError('N_INVALID_PARAM', 'the invite is for another guild');
+    if (!/^@[^:]+:.+$/.test(userId) || serverOf(userId) !== originOf(res)) throw federationError('N_FORBIDDEN', 'a server can only join its own users');
+    const state = await deps.writer.stateOf(roomId);
+    if (membershipOf(state, userId) === 'ban') throw federationError('N_FORBIDDEN', 'the user is banned from this guild');
+    const head = await deps.writer.headOf(roomId);
+    const content = { membership: 'join', roles: [], authorised_by: invite.inviter };
+    res.json({
+      event: {
+        room_id: roomId, type: EventType.Member, state_key: userId, sender: userId, origin: serverOf(userId),
+        origin_server_ts: deps.clock.now(), depth: head.depth + 1, prev_events: head.extremities,
+        auth_events: selectAuthEvents(EventType.Member, userId, userId, content, state), content,
+      },
+    });
+  });
+
+  r.put(`${P}/send_join/:roomId/:eventId`, async (req, res) => {
+    const { roomId, eventId } = req.params;
+    const invite = await usable(req.query.code);
+    if (invite.room_id !== roomId) throw federationError('N_INVALID_PARAM', 'the invite is for another guild');
+    const checked = await checkPdu(req.body, roomId, deps.keys, { notYetSignedBy: deps.serverName });
+    if (!checked.ok) throw federationError('N_BAD_JSON', checked.reason);
+    const { pdu } = checked.event;
+    if (checked.event.event_id !== eventId) throw federationError('N_INVALID_PARAM', 'the event id does not match the event');
+    if (checked.redacted || pdu.type !== EventType.Member || pdu.state_key !== pdu.sender || (pdu.content as { membership?: unknown }).membership !== 'join'
+      || (pdu.content as { authorised_by?: unknown }).authorised_by !== invite.inviter || pdu.origin !== originOf(res)) {
+      throw federationError('N_BAD_JSON', 'not a join of a user of the sending server, authorised by the invite\'s inviter');
+    }
+    // Co-sign: the signature of the inviter's server vouches for the invite (rule 3.1c).
+    const key = deps.signingKey();
+    const signed: StoredEvent = { event_id: eventId, pdu: { ...pdu, signatures: addSignature(pdu.signatures, deps.serverName, key.keyId, signCanonical(inspectPdu(pdu).signingCanonical, key)) } };
+
+    const already = isJoined(await deps.writer.stateOf(roomId), pdu.sender);
+    if (!already && !(await incrementInviteUses(deps.db, invite.code, deps.clock.now()))) throw federationError('N_NOT_FOUND', 'unknown or expired invite');
+    await deps.ensureUsers([pdu.sender]);
+    const verdict = (await deps.writer.submitRemote(roomId, { events: [signed] })).get(eventId);
+    if (!verdict || (verdict.status !== 'accepted' && verdict.status !== 'duplicate')) {
+      if (!already) await releaseInviteUse(deps.db, invite.code);
+      throw federationError('N_FORBIDDEN', `the join was refused: ${verdict && 'reason' in verdict ? verdict.reason : verdict?.status ?? 'unknown'}`);
+    }
+    const before = await stateBeforeEvent(deps.stateStore, signed);
+    if (!before) throw federationError('N_UNAVAILABLE', 'the state before the join is not known here');
+    const state = [...before.values()];
+    const stateIds = new Set(state.map((e) => e.event_id));
+    const chain = (await loadAuthChain(deps.db, roomId, [...state, signed])).filter((e) => !stateIds.has(e.event_id));
+    res.json({ event: signed.pdu, state: state.map((e) => e.pdu), auth_chain: chain.map((e) => e.pdu) });
+  });
+
+  return r;
+}
