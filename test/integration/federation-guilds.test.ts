@@ -1,0 +1,127 @@
+import { createServer } from 'node:net';
+import type { Config } from '../../src/config.js';
+import { loadRoomState } from '../../src/store/append-events.js';
+import { stateHash } from '../../src/events/state-hash.js';
+import { GatewayClient, registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+
+// Three homeservers in one process, each with its own database and keys, federating over
+// loopback: a guild on B, joined from A and C through `CODE@server` invites; messages,
+// edits, reactions and deletes replicate; every server ends with the same guild state.
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+type Server = Awaited<ReturnType<typeof startTestHomeserver>>;
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('guilds across three homeservers', () => {
+  const servers: Server[] = [];
+  let a: Server, b: Server, c: Server;
+  afterAll(async () => {
+    for (const s of servers) await s.cleanup();
+  });
+
+  beforeAll(async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const names = ports.map((p) => `127.0.0.1:${p}`);
+    for (const [i, port] of ports.entries()) {
+      const overrides: Partial<Config> = { port, serverName: names[i], federation: { mode: 'allowlist', allow: names.filter((n) => n !== names[i]), insecure: true } };
+      servers.push(await startTestHomeserver({}, overrides));
+    }
+    [a, b, c] = servers;
+  });
+
+  it('joins a guild on another server with CODE@server, chats both ways, and replicates edits, reactions and deletes', async () => {
+    const nb = b.config.serverName;
+    const bob = await registerUser(b.url, 'bob');
+    const guild = (await bob.api.post('/guilds', { name: 'Federated Hall' })).body;
+    const general = (await bob.api.get(`/guilds/${guild.id}/channels`)).body.find((ch: { type: number }) => ch.type === 0);
+    const invite = (await bob.api.post(`/channels/${general.id}/invites`, { max_uses: 0 })).body;
+
+    const alice = await registerUser(a.url, 'alice');
+    const joined = await alice.api.post(`/invites/${invite.code}@${nb}`, {});
+    expect(joined.body.message ?? "").toBe(""); expect(joined.body).toMatchObject({ code: `${invite.code}@${nb}` });
+    expect(joined.body.guild.name).toBe('Federated Hall');
+    // The guild is now one of alice's guilds on A, with its channels readable there.
+    const mine = (await alice.api.get('/users/@me/guilds')).body;
+    expect(mine.map((g: { name: string }) => g.name)).toEqual(['Federated Hall']);
+    const aGuildId = mine[0].id;
+    const aChannels = (await alice.api.get(`/guilds/${aGuildId}/channels`)).body;
+    const aGeneral = aChannels.find((ch: { name: string }) => ch.name === general.name);
+    expect(aGeneral).toBeDefined();
+
+    const carol = await registerUser(c.url, 'carol');
+    expect((await carol.api.post(`/invites/${invite.code}@${nb}`, {})).status).toBe(200);
+    const cGuildId = (await carol.api.get('/users/@me/guilds')).body[0].id;
+    const cGeneral = (await carol.api.get(`/guilds/${cGuildId}/channels`)).body.find((ch: { name: string }) => ch.name === general.name);
+
+    // B sees both remote members, with their @user:server ids and local snowflakes.
+    const members = await eventually('remote members on B', async () => {
+      const list = (await bob.api.get(`/guilds/${guild.id}/members?limit=10`)).body as Array<{ user: { username: string; id: string } }>;
+      return list.length === 3 ? list : undefined;
+    });
+    expect(members.map((m) => m.user.username).sort()).toEqual(['alice', 'bob', 'carol']);
+
+    const aliceGateway = await GatewayClient.connect(a.gatewayUrl, alice.token);
+    const carolGateway = await GatewayClient.connect(c.gatewayUrl, carol.token);
+    try {
+      // B → A and C.
+      const hello = (await bob.api.post(`/channels/${general.id}/messages`, { content: 'hello from b' })).body;
+      const onA = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hello from b');
+      expect(onA.d.channel_id).toBe(aGeneral.id);
+      await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hello from b');
+
+      // A → B and C.
+      const reply = (await alice.api.post(`/channels/${aGeneral.id}/messages`, { content: 'hi bob, from a' }));
+      expect(reply.status).toBe(200);
+      await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hi bob, from a');
+      const onB = await eventually('alice\'s message on B', async () => {
+        const page = (await bob.api.get(`/channels/${general.id}/messages?limit=10`)).body as Array<{ content: string; author: { username: string } }>;
+        return page.find((m) => m.content === 'hi bob, from a');
+      });
+      expect(onB.author.username).toBe('alice');
+
+      // Edits, reactions and deletes by B replicate to A and C.
+      expect((await bob.api.patch(`/channels/${general.id}/messages/${hello.id}`, { content: 'hello from b (edited)' })).status).toBe(200);
+      const edited = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_UPDATE' && d.d.content === 'hello from b (edited)');
+      const aHelloId = edited.d.id;
+      expect((await alice.api.put(`/channels/${aGeneral.id}/messages/${aHelloId}/reactions/${encodeURIComponent('👍')}/@me`)).status).toBe(204);
+      await eventually('alice\'s reaction on B', async () => {
+        const m = (await bob.api.get(`/channels/${general.id}/messages/${hello.id}`)).body as { reactions?: Array<{ count: number }> };
+        return m.reactions?.[0]?.count === 1;
+      });
+      expect((await bob.api.delete(`/channels/${general.id}/messages/${hello.id}`)).status).toBe(204);
+      await carolGateway.waitFor((d) => d.t === 'MESSAGE_DELETE');
+      await eventually('the delete on A', async () => (await alice.api.get(`/channels/${aGeneral.id}/messages/${aHelloId}`)).status === 404);
+    } finally {
+      aliceGateway.close();
+      carolGateway.close();
+    }
+
+    // Every server holds the same guild state.
+    const roomId = guild.nexus_id as string;
+    const hashes = await eventually('the same state on all three', async () => {
+      const hs = await Promise.all(servers.map(async (s) => stateHash(await loadRoomState(s.database.db, roomId))));
+      return hs.every((h) => h === hs[0]) ? hs : undefined;
+    });
+    expect(new Set(hashes).size).toBe(1);
+    expect(cGeneral).toBeDefined();
+  });
+});
