@@ -115,6 +115,22 @@ describe('guilds across three homeservers', () => {
       carolGateway.close();
     }
 
+    // Both sides write at once: the DAG forks and merges; every message lands everywhere, once.
+    const sent = await Promise.all(Array.from({ length: 10 }, (_, i) => [
+      bob.api.post(`/channels/${general.id}/messages`, { content: `burst b${i}` }),
+      alice.api.post(`/channels/${aGeneral.id}/messages`, { content: `burst a${i}` }),
+    ]).flat());
+    expect(sent.every((r) => r.status === 200)).toBe(true);
+    const bursts = async (api: typeof bob.api, channelId: string) =>
+      ((await api.get(`/channels/${channelId}/messages?limit=100`)).body as Array<{ content: string }>).map((m) => m.content).filter((t) => t.startsWith('burst')).sort();
+    const expected = [...Array.from({ length: 10 }, (_, i) => `burst a${i}`), ...Array.from({ length: 10 }, (_, i) => `burst b${i}`)].sort();
+    await eventually('every burst message on B', async () => (await bursts(bob.api, general.id)).length === 20);
+    await eventually('every burst message on A', async () => (await bursts(alice.api, aGeneral.id)).length === 20);
+    await eventually('every burst message on C', async () => (await bursts(carol.api, cGeneral.id)).length === 20);
+    expect(await bursts(bob.api, general.id)).toEqual(expected);
+    expect(await bursts(alice.api, aGeneral.id)).toEqual(expected);
+    expect(await bursts(carol.api, cGeneral.id)).toEqual(expected);
+
     // Every server holds the same guild state.
     const roomId = guild.nexus_id as string;
     const hashes = await eventually('the same state on all three', async () => {
