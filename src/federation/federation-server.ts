@@ -14,7 +14,9 @@ import type { TrustPolicy } from './trust.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
 import type { StateStore } from '../store/state-store.js';
 import { createPduReceiver } from './inbound/receive-pdus.js';
-import { transactionRouter, type Edu } from './inbound/transaction-route.js';
+import { roomExists } from '../store/append-events.js';
+import { transactionRouter } from './inbound/transaction-route.js';
+import type { Edu } from './sender/transaction.js';
 import { readEndpointsRouter } from './read-endpoints/routes.js';
 import { residentJoinRouter } from './joins/resident-join.js';
 import { joinRemoteGuild } from './joins/remote-join.js';
@@ -99,7 +101,7 @@ export function createFederation(deps: FederationDeps): Federation {
   router.use(readEndpointsRouter({
     db: deps.db, serverName: deps.serverName, clock: deps.clock,
     stateAfter: (id) => deps.stateStore.stateAfter(id),
-    currentState: async (roomId) => ((await deps.db.selectFrom('rooms').select('room_id').where('room_id', '=', roomId).executeTakeFirst()) ? deps.writer.stateOf(roomId) : undefined),
+    currentState: async (roomId) => ((await roomExists(deps.db, roomId)) ? deps.writer.stateOf(roomId) : undefined),
   }));
   const signingKey = () => deps.keys().current;
   router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));

@@ -1,7 +1,6 @@
 import { authorizeEvent } from '../events/auth-rules.js';
 import { EventType, type StoredEvent } from '../events/event-types.js';
 import { authEventsState } from '../events/state-res/power-events.js';
-import { resolveState } from '../events/state-res/resolve-state.js';
 import { applyToState, type StateMap } from '../events/state-map.js';
 import { advanceHead, type RoomHead } from '../store/append-events.js';
 import { planGroup, sameRef, type DagPlan, type GroupRef } from '../store/dag-plan.js';
@@ -116,9 +115,7 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   async function resolve(parts: Known[]): Promise<Known> {
     const distinct = parts.filter((p, i) => parts.findIndex((q) => same(p, q)) === i);
     if (distinct.length === 1) return distinct[0];
-    const states = distinct.map((p) => p.state);
-    const known = await store.authClosureOf(states.flatMap((s) => [...s.values()]));
-    const state = resolveState(states, (id) => known.get(id) ?? batchEvents.get(id));
+    const state = await store.resolve(distinct.map((p) => p.state), (id) => (batchKnown.has(id) ? batchEvents.get(id) : undefined));
     const g = planGroup(plan, parentOf(distinct[0]), state, undefined, distinct[0].state);
     return { ...g, state };
   }

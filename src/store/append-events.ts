@@ -37,6 +37,11 @@ export async function loadRoomHead(db: Db, roomId: string): Promise<RoomHead> {
   return { roomId, version: Number(row.version), depth: Number(row.depth), extremities: row.forward_extremities, stateGroup };
 }
 
+/** Whether this server holds the room (has appended to it). */
+export async function roomExists(db: Db, roomId: string): Promise<boolean> {
+  return (await db.selectFrom('rooms').select('room_id').where('room_id', '=', roomId).executeTakeFirst()) !== undefined;
+}
+
 /** The head after appending `events` (already authorized, in order) to `head`. */
 export function advanceHead(head: RoomHead, events: StoredEvent[], stateGroup: RoomHead['stateGroup'] = head.stateGroup): RoomHead {
   const referenced = new Set(events.flatMap((e) => e.pdu.prev_events));

@@ -1,4 +1,6 @@
 import type { StoredEvent, Pdu } from '../events/event-types.js';
+import { resolveState } from '../events/state-res/resolve-state.js';
+import type { StateMap } from '../events/state-map.js';
 import type { Db } from './database.js';
 import { applyChain, eventStateGroups, loadGroupChain, type StateIds } from './state-groups.js';
 
@@ -131,7 +133,16 @@ export function createStateStore(db: Db, opts: { groupCache?: number; eventCache
     return found;
   }
 
-  return { group, remember, eventsById, rememberEvents, stateOfGroup, stateAfter, authClosureOf };
+  /**
+   * State resolution over states of the log: loads the auth chains it walks, then resolves.
+   * `extra` looks up events not in the log yet (a batch being planned).
+   */
+  async function resolve(states: StateMap[], extra?: (id: string) => StoredEvent | undefined): Promise<Map<string, StoredEvent>> {
+    const known = await authClosureOf(states.flatMap((s) => [...s.values()]));
+    return resolveState(states, (id) => known.get(id) ?? extra?.(id));
+  }
+
+  return { group, remember, eventsById, rememberEvents, stateOfGroup, stateAfter, authClosureOf, resolve };
 }
 
 export type StateStore = ReturnType<typeof createStateStore>;

@@ -1,23 +1,12 @@
-import { createServer } from 'node:net';
 import type { Config } from '../../src/config.js';
 import { loadRoomState } from '../../src/store/append-events.js';
 import { stateHash } from '../../src/events/state-hash.js';
 import { GatewayClient, registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+import { freePort } from '../helpers/ports.js';
 
 // Three homeservers in one process, each with its own database and keys, federating over
 // loopback: a guild on B, joined from A and C through `CODE@server` invites; messages,
 // edits, reactions and deletes replicate; every server ends with the same guild state.
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Server = Awaited<ReturnType<typeof startTestHomeserver>>;
 

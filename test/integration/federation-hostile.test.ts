@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../src/config.js';
 import { selectAuthEvents } from '../../src/events/auth-events.js';
@@ -7,22 +6,12 @@ import { finalizeEvent } from '../../src/events/finalize-event.js';
 import { signingKeyFromSeed } from '../../src/events/signing-key.js';
 import { getLoggedEvent } from '../../src/store/event-log.js';
 import { registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+import { freePort } from '../helpers/ports.js';
 
 // Hostile peers against a real homeserver (B): forged signatures, altered content, events
 // claiming another origin, replayed and oversized transactions, an untrusted origin, a
 // banned user's events. Each is refused (or redacted) as spec/federation.md says, nothing
 // bad is stored, and B keeps serving.
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Server = Awaited<ReturnType<typeof startTestHomeserver>>;
 

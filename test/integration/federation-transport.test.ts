@@ -1,22 +1,11 @@
-import { createServer } from 'node:net';
 import type { Config } from '../../src/config.js';
 import { FederationRequestError } from '../../src/federation/errors.js';
 import { registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+import { freePort } from '../helpers/ports.js';
 
 // Three homeservers on loopback, each with its own keys and database. A trusts B (an
 // allowlist); C is a stranger. Requests are signed by their origin and checked by the
 // receiver against keys it fetches from the origin's key endpoint.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('federation transport between homeservers', () => {
   const servers: Array<Awaited<ReturnType<typeof startTestHomeserver>>> = [];
   afterAll(async () => {

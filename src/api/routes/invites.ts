@@ -3,7 +3,7 @@ import { isJoined, membershipOf } from '../../events/state-map.js';
 import { getChannelByKey } from '../../store/views/channels.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
 import { countMembers } from '../../store/views/members.js';
-import { deleteInvite, getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse, listGuildInvites, type InviteRow } from '../../store/views/invites.js';
+import { INVITE_CODE, deleteInvite, getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse, listGuildInvites, type InviteRow } from '../../store/views/invites.js';
 import { getUserByNexusId } from '../../store/views/users.js';
 import { channelAccess, guildAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
@@ -104,7 +104,7 @@ async function joinRemote(ctx: ApiContext, code: string, server: string, userId:
 }
 
 async function usableInvite(ctx: ApiContext, code: string): Promise<InviteRow> {
-  const invite = /^[A-Za-z0-9]{1,32}$/.test(code) ? await getInvite(ctx.db, code) : undefined;
+  const invite = INVITE_CODE.test(code) ? await getInvite(ctx.db, code) : undefined;
   if (!invite || !isInviteUsable(invite, ctx.clock.now())) throw apiError('unknownInvite');
   return invite;
 }

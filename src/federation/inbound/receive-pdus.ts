@@ -8,6 +8,8 @@ import type { RemoteKeyStore } from '../remote-keys.js';
 import { FEDERATION_PATH_PREFIX } from '../request-auth-middleware.js';
 import { checkPdu } from './check-pdu.js';
 import { verifyState } from './verify-state.js';
+import { byDepthThenId } from '../read-endpoints/dag-walk.js';
+import { roomExists } from '../../store/append-events.js';
 
 /** Per PDU: {} when it was accepted (or already known), else why not. */
 export type PduResults = Record<string, { error?: string }>;
@@ -52,7 +54,7 @@ export function createPduReceiver(deps: PduReceiverDeps) {
       byRoom.set(checked.event.pdu.room_id, list);
     }
     for (const [roomId, events] of byRoom) {
-      if (!(await isKnownRoom(roomId))) {
+      if (!(await roomExists(deps.db, roomId))) {
         for (const ev of events) results[ev.event_id] = { error: 'this server has no member in that guild' };
         continue;
       }
@@ -124,10 +126,6 @@ export function createPduReceiver(deps: PduReceiverDeps) {
     }
   }
 
-  async function isKnownRoom(roomId: string): Promise<boolean> {
-    return (await deps.db.selectFrom('rooms').select('room_id').where('room_id', '=', roomId).executeTakeFirst()) !== undefined;
-  }
-
   return { receive, appendFillingGaps };
 }
 
@@ -142,7 +140,7 @@ function resultOf(v: RemoteVerdict | undefined): { error?: string } {
 
 /** Parents before children: depth, then id for a stable order. */
 export function byDepth(events: StoredEvent[]): StoredEvent[] {
-  return [...events].sort((a, b) => a.pdu.depth - b.pdu.depth || (a.event_id < b.event_id ? -1 : 1));
+  return [...events].sort(byDepthThenId);
 }
 
 /** The users an event shows: its sender, and a member event's subject. */

@@ -4,15 +4,7 @@ import type { Db } from '../../store/database.js';
 import { federationError } from '../errors.js';
 import { FEDERATION_PATH_PREFIX, type FederationLocals } from '../request-auth-middleware.js';
 import type { PduReceiver } from './receive-pdus.js';
-
-export const MAX_PDUS_PER_TXN = 50;
-export const MAX_EDUS_PER_TXN = 100;
-
-/** An ephemeral event (typing, presence): delivered, never logged. */
-export interface Edu {
-  edu_type: string;
-  content: Record<string, unknown>;
-}
+import { MAX_EDUS_PER_TXN, MAX_PDUS_PER_TXN, type Edu } from '../sender/transaction.js';
 
 /**
  * PUT send/{txnId} (spec/federation.md, "Transactions"): at most 50 PDUs and 100 EDUs from

@@ -4,6 +4,7 @@ import { authEventsState } from '../../events/state-res/power-events.js';
 import { applyInPlace } from '../../events/state-map.js';
 import type { RemoteKeyStore } from '../remote-keys.js';
 import { checkPdu } from './check-pdu.js';
+import { byDepthThenId } from '../read-endpoints/dag-walk.js';
 
 export type VerifiedState =
   | { ok: true; state: Map<string, StoredEvent>; events: StoredEvent[] }
@@ -29,7 +30,7 @@ export async function verifyState(roomId: string, statePdus: unknown[], authChai
       if (isState) stateIds.push(checked.event.event_id);
     }
   }
-  const events = [...byId.values()].sort((a, b) => a.pdu.depth - b.pdu.depth || (a.event_id < b.event_id ? -1 : 1));
+  const events = [...byId.values()].sort(byDepthThenId);
   for (const ev of events) {
     const missing = (ev.pdu.auth_events ?? []).filter((id) => !byId.has(id));
     if (missing.length > 0) return { ok: false, reason: `event ${ev.event_id} cites auth events that were not sent: ${missing.join(', ')}` };

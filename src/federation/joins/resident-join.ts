@@ -7,10 +7,10 @@ import { inspectPdu } from '../../events/finalize-event.js';
 import type { SigningKey } from '../../events/signing-key.js';
 import { isJoined, membershipOf } from '../../events/state-map.js';
 import type { RoomWriter } from '../../guilds/room-writer.js';
-import { stateBeforeEvent } from '../../guilds/state-before.js';
+import { loadStateBefore } from '../../guilds/state-before.js';
 import type { Db } from '../../store/database.js';
 import type { StateStore } from '../../store/state-store.js';
-import { getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse } from '../../store/views/invites.js';
+import { INVITE_CODE, getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse } from '../../store/views/invites.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
 import { loadAuthChain } from '../read-endpoints/auth-chain-loader.js';
 import { federationError } from '../errors.js';
@@ -43,7 +43,7 @@ export function residentJoinRouter(deps: ResidentJoinDeps): Router {
   const originOf = (res: express.Response) => (res.locals as FederationLocals).origin;
 
   async function usable(code: unknown) {
-    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(code)) throw federationError('N_INVALID_PARAM', 'code must be an invite code');
+    if (typeof code !== 'string' || !INVITE_CODE.test(code)) throw federationError('N_INVALID_PARAM', 'code must be an invite code');
     const invite = await getInvite(deps.db, code);
     if (!invite || !isInviteUsable(invite, deps.clock.now())) throw federationError('N_NOT_FOUND', 'unknown or expired invite');
     return invite;
@@ -97,7 +97,7 @@ export function residentJoinRouter(deps: ResidentJoinDeps): Router {
       if (!already) await releaseInviteUse(deps.db, invite.code);
       throw federationError('N_FORBIDDEN', `the join was refused: ${verdict && 'reason' in verdict ? verdict.reason : verdict?.status ?? 'unknown'}`);
     }
-    const before = await stateBeforeEvent(deps.stateStore, signed);
+    const before = await loadStateBefore(deps.stateStore, signed);
     if (!before) throw federationError('N_UNAVAILABLE', 'the state before the join is not known here');
     const state = [...before.values()];
     const stateIds = new Set(state.map((e) => e.event_id));

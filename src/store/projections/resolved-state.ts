@@ -1,10 +1,8 @@
-import type { StoredEvent } from '../../events/event-types.js';
-import { stateMapKey } from '../../events/state-map.js';
 import type { Db } from '../database.js';
 import { getLoggedEvent } from '../event-log.js';
 import { applyChain, eventStateGroups, insertStateGroup, loadGroupChain } from '../state-groups.js';
 import type { StateStore } from '../state-store.js';
-import { resolveState } from '../../events/state-res/resolve-state.js';
+import { loadRoomState } from '../append-events.js';
 import { projectEvent } from './project-event.js';
 
 /**
@@ -15,15 +13,8 @@ import { projectEvent } from './project-event.js';
  */
 export async function reconcileResolvedState(trx: Db, roomId: string, groupId: string): Promise<number> {
   const resolved = applyChain(await loadGroupChain(trx, groupId));
-  const rows = await trx.selectFrom('room_state').select(['type', 'state_key', 'event_id']).where('room_id', '=', roomId).execute();
-  const folded = new Map(rows.map((r) => [stateMapKey(r.type, r.state_key), r.event_id]));
-  const differing = [...resolved].filter(([key, id]) => folded.get(key) !== id);
-  if (differing.length === 0) return 0;
-  const state = new Map<string, StoredEvent>();
-  for (const [key, id] of folded) {
-    const ev = await getLoggedEvent(trx, id);
-    if (ev) state.set(key, ev);
-  }
+  const state = await loadRoomState(trx, roomId);
+  const differing = [...resolved].filter(([key, id]) => state.get(key)?.event_id !== id);
   for (const [key, id] of differing) {
     const winner = await getLoggedEvent(trx, id);
     if (!winner) continue;
@@ -41,9 +32,7 @@ export async function reconcileResolvedState(trx: Db, roomId: string, groupId: s
 export async function currentStateGroup(trx: Db, store: StateStore, roomId: string, extremities: string[]): Promise<string | undefined> {
   const groups = [...new Set([...(await eventStateGroups(trx, extremities)).values()].map((g) => g.group))];
   if (groups.length <= 1) return groups[0];
-  const states = await Promise.all(groups.map((g) => store.stateOfGroup(g)));
-  const known = await store.authClosureOf(states.flatMap((s) => [...s.values()]));
-  const resolved = resolveState(states, (id) => known.get(id));
+  const resolved = await store.resolve(await Promise.all(groups.map((g) => store.stateOfGroup(g))));
   const ids = new Map([...resolved].map(([k, ev]) => [k, ev.event_id]));
   return (await insertStateGroup(trx, roomId, null, ids)).id;
 }

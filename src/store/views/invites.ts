@@ -8,6 +8,9 @@ import type { InvitesTable } from '../schema.js';
 export type InviteRow = Selectable<InvitesTable>;
 export type NewInvite = Omit<Insertable<InvitesTable>, 'uses'>;
 
+/** What an invite code looks like (what createInvite makes). */
+export const INVITE_CODE = /^[A-Za-z0-9]{1,32}$/;
+
 export async function getInvite(db: Db, code: string): Promise<InviteRow | undefined> {
   return db.selectFrom('invites').selectAll().where('code', '=', code).executeTakeFirst();
 }
