@@ -36,6 +36,7 @@ import {
 import { isRecord, isUserId, validateContent } from './auth-content.js';
 import { aclAllows, serverAllowedInGuild } from './server-acl.js';
 import { allow, deny, ruleMember, type AuthResult } from './auth-member-rules.js';
+import { dmCreateProblem, ruleDm } from './auth-dm-rules.js';
 
 export type { AuthResult } from './auth-member-rules.js';
 
@@ -52,7 +53,9 @@ export function authorizeEvent(ev: Pdu | StoredEvent, stateBefore: StateMap, opt
     if (pdu.type === EventType.Create) return ruleCreate(pdu, stateBefore);
     const common = ruleCommon(pdu, stateBefore, opts.redacted === true);
     if (!common.ok) return common;
-    if (getCreateContent(stateBefore)?.kind === 'account') return ruleAccount(pdu, stateBefore);
+    const kind = getCreateContent(stateBefore)?.kind;
+    if (kind === 'account') return ruleAccount(pdu, stateBefore);
+    if (kind === 'dm') return ruleDm(pdu, stateBefore, ruleForType); // 15
     return ruleForType(pdu, stateBefore);
   } catch (e) {
     // A safety net: the rules are written not to throw, but a malformed event must never
@@ -142,7 +145,8 @@ function ruleCreate(pdu: Pdu, state: StateMap): AuthResult {
   if (serverOf(pdu.room_id) !== serverOf(pdu.sender)) return deny("1: room_id must be on the creator's server");
   if (c.room_version !== '1') return deny('1: room_version must be "1"');
   if (c.kind !== 'guild' && c.kind !== 'dm' && c.kind !== 'account') return deny('1: kind must be guild, dm or account');
-  return allow;
+  const dm = c.kind === 'dm' ? dmCreateProblem(c, pdu.sender) : undefined;
+  return dm ? deny(dm) : allow;
 }
 
 /** 2: every other event. */
@@ -178,6 +182,7 @@ function ruleChannel(pdu: Pdu, state: StateMap): AuthResult {
   const perms = existing ? channelPermissions(state, pdu.sender, key) : basePermissions(state, pdu.sender);
   if (!has(perms, Permission.MANAGE_CHANNELS)) return deny('5: needs MANAGE_CHANNELS');
   if (existing && existing.kind !== c.kind) return deny('5: a channel keeps its kind');
+  if (c.kind === ChannelKind.DM) return deny('5: only a DM has a DM channel');
   if (c.parent !== undefined && c.parent !== null && c.deleted !== true) {
     if (c.kind === ChannelKind.Category) return deny('5: a category has no parent');
     if (getChannel(state, c.parent as string)?.kind !== ChannelKind.Category) {

@@ -67,7 +67,12 @@ export interface CreateContent {
   creator: string; // user id; must equal the sender
   room_version: '1';
   kind: 'guild' | 'dm' | 'account';
+  /** kind 'dm' only: its two participants (distinct user ids), the creator first (rule 15). */
+  participants?: [string, string];
 }
+
+/** The channel key of a DM's one channel (rule 15). */
+export const DM_CHANNEL = 'dm';
 
 /** nexus.guild.settings, state_key "". */
 export interface SettingsContent {
@@ -77,7 +82,8 @@ export interface SettingsContent {
   discoverable?: boolean; // listed in the public directory
 }
 
-export const ChannelKind = { Text: 0, Voice: 2, Category: 4 } as const;
+/** Discord's channel types; DM (1) is only the one channel of a DM room (rule 15). */
+export const ChannelKind = { Text: 0, DM: 1, Voice: 2, Category: 4 } as const;
 
 /** nexus.guild.channel, state_key = the channel key (minted by its creating server). */
 export interface ChannelContent {

@@ -4,6 +4,7 @@
 
 import { EVERYONE_ROLE } from './event-types.js';
 import {
+  dmParticipants,
   getChannel,
   getMember,
   getOverwrite,
@@ -68,6 +69,19 @@ export const DEFAULT_EVERYONE_PERMISSIONS: bigint =
   Permission.CHANGE_NICKNAME |
   Permission.SEND_TTS_MESSAGES;
 
+/**
+ * What each joined participant of a DM holds in it (rule 15): the text permissions, and
+ * nothing that acts on the other participant (no MANAGE_MESSAGES, no MENTION_EVERYONE).
+ */
+export const DM_PERMISSIONS: bigint =
+  Permission.VIEW_CHANNEL |
+  Permission.SEND_MESSAGES |
+  Permission.READ_MESSAGE_HISTORY |
+  Permission.ADD_REACTIONS |
+  Permission.EMBED_LINKS |
+  Permission.ATTACH_FILES |
+  Permission.USE_EXTERNAL_EMOJIS;
+
 // Discord's documented implicit rule: without SEND_MESSAGES these are denied too.
 const NEEDS_SEND_MESSAGES =
   Permission.MENTION_EVERYONE | Permission.SEND_TTS_MESSAGES | Permission.ATTACH_FILES | Permission.EMBED_LINKS;
@@ -123,12 +137,14 @@ function liveRoles(state: StateMap, userId: string): string[] {
 }
 
 /**
- * Guild-level permissions (Discord's compute_base_permissions): 0 unless joined; the owner
+ * Guild-level permissions (Discord's compute_base_permissions): 0 unless joined; in a DM,
+ * DM_PERMISSIONS (only participants ever join one); the owner
  * gets everything; else @everyone | each role; ADMINISTRATOR turns into everything.
  */
 export function basePermissions(state: StateMap, userId: string): bigint {
   const member = getMember(state, userId);
   if (member?.membership !== 'join') return 0n;
+  if (dmParticipants(state)) return DM_PERMISSIONS; // a DM has no owner, roles or overwrites
   if (getOwner(state) === userId) return ALL_PERMISSIONS;
   let perms = rolePermissions(state, EVERYONE_ROLE);
   for (const role of liveRoles(state, userId)) perms |= rolePermissions(state, role);

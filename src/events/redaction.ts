@@ -24,7 +24,7 @@ export const REDACTION_TOP_LEVEL_KEEPS: readonly string[] = [
 /** Per event type, the content keys a redacted event keeps: exactly the ones authorization
  *  (or placing the event in its channel) depends on. Any type not listed keeps `{}`. */
 export const REDACTION_KEEPS: Readonly<Record<string, readonly string[]>> = {
-  [EventType.Create]: ['creator', 'room_version', 'kind'],
+  [EventType.Create]: ['creator', 'room_version', 'kind', 'participants'],
   [EventType.Settings]: [],
   [EventType.Channel]: ['kind', 'deleted'],
   [EventType.Role]: ['permissions', 'position', 'deleted'],

@@ -94,8 +94,15 @@ export function getChannel(state: StateMap, channelKey: string): ChannelContent 
   return c as unknown as ChannelContent;
 }
 
+/** A channel messages are written in: a guild's text channel or a DM's channel. */
 export function isTextChannel(channel: ChannelContent | undefined): boolean {
-  return channel?.kind === ChannelKind.Text;
+  return channel?.kind === ChannelKind.Text || channel?.kind === ChannelKind.DM;
+}
+
+/** A DM room's two participants (rule 15); undefined for any other room. */
+export function dmParticipants(state: StateMap): readonly string[] | undefined {
+  const c = getCreateContent(state);
+  return c?.kind === 'dm' && Array.isArray(c.participants) ? c.participants : undefined;
 }
 
 /** A live (not deleted) overwrite for `target` in `channelKey`. */

@@ -20,7 +20,7 @@ describe('rule 1: create', () => {
   const empty: StateMap = new Map();
 
   it('allows a well-formed create on empty state', () => allowed(create(), empty));
-  it('allows a dm', () => allowed(create((p) => (p.content.kind = 'dm')), empty));
+  it('allows a dm naming its two participants (rule 15 has the rest)', () => allowed(create((p) => Object.assign(p.content, { kind: 'dm', participants: [p.sender, ALICE] })), empty));
   it.each<[string, (p: Pdu) => void]>([
     ['prev_events', (p) => (p.prev_events = ['$x'])],
     ['depth', (p) => (p.depth = 2)],

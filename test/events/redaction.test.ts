@@ -10,7 +10,7 @@ describe('redaction', () => {
     expect(Object.keys(REDACTION_KEEPS).sort()).toEqual(Object.values(EventType).sort());
     expect(REDACTION_KEEPS).toEqual({
       'nexus.account.read_state': ['room', 'channel', 'event'],
-      'nexus.guild.create': ['creator', 'room_version', 'kind'],
+      'nexus.guild.create': ['creator', 'room_version', 'kind', 'participants'],
       'nexus.guild.server_acl': ['allow', 'deny'],
       'nexus.guild.settings': [],
       'nexus.guild.channel': ['kind', 'deleted'],
