@@ -12,7 +12,7 @@ const dmChannel = (sender = OWNER, extra: Record<string, unknown> = {}) => pdu(E
 const message = (sender: string) => pdu(EventType.Message, sender, { channel: DM_CHANNEL, body: 'hi' });
 
 function dm(opts: { channel?: boolean; aliceJoined?: boolean } = {}): StateMap {
-  const state: StateMap = new Map();
+  const state = new Map<string, StoredEvent>();
   for (const p of [create({ participants: [OWNER, ALICE] }), join(OWNER)]) applyInPlace(state, stored(p));
   if (opts.channel !== false) applyInPlace(state, stored(dmChannel()));
   if (opts.aliceJoined !== false) applyInPlace(state, stored(join(ALICE)));
