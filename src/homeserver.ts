@@ -19,6 +19,7 @@ import { createFederationSender, type FederationSender } from './federation/send
 import { loadOrCreateServerKeys, type ServerKeys } from './federation/server-keys.js';
 import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
+import { createDmService } from './guilds/dm-service.js';
 import { createGuildService, type GuildService } from './guilds/guild-service.js';
 import { createRoomWriter, type RoomWriter } from './guilds/room-writer.js';
 import { createLogger } from './log.js';
@@ -92,11 +93,12 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     writer, stateStore,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
   });
+  const dms = createDmService({ db, writer, serverName: config.serverName, federation: federation?.dms, ensureUsers: (ids) => accounts.ensureRemoteUsers(ids) });
   const server: Server = createServer();
   let gateway: Gateway | undefined;
   let gatewayUrl = '';
   const ctx: ApiContext = {
-    db, clock, config, log, accounts, guilds, writer,
+    db, clock, config, log, accounts, guilds, dms, writer,
     publishEphemeral: (d) => gateway?.publish(d),
     gatewayUrl: () => gatewayUrl,
     joinRemote: federation ? (code, server, userId) => federation.joinRemote(code, server, userId) : undefined,

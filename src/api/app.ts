@@ -19,6 +19,7 @@ import { memberRoutes } from './routes/members.js';
 import { messageRoutes } from './routes/messages.js';
 import { roleRoutes } from './routes/roles.js';
 import { userRoutes } from './routes/users.js';
+import { dmRoutes } from './routes/dms.js';
 
 /**
  * The HTTP surface of one homeserver: the Discord-shaped client API under /api/v10 (and
@@ -61,7 +62,7 @@ function clientApi(ctx: ApiContext): express.Router {
   // Everything below needs a valid token, and is rate limited per user and route.
   api.use(requireUser(ctx));
   api.use(createRouteRateLimit({ limiter, identify: (_req, res) => String(res.locals.user.id) }));
-  for (const routes of [userRoutes, guildRoutes, channelRoutes, messageRoutes, memberRoutes, roleRoutes, inviteRoutes, gatewayBotRoutes]) {
+  for (const routes of [userRoutes, dmRoutes, guildRoutes, channelRoutes, messageRoutes, memberRoutes, roleRoutes, inviteRoutes, gatewayBotRoutes]) {
     api.use(routes(ctx));
   }
   api.use(notFoundHandler);

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { DirectoryPage } from '../federation/directory.js';
 import type { Dispatch } from '../gateway/gateway-types.js';
 import type { GuildService } from '../guilds/guild-service.js';
+import type { DmService } from '../guilds/dm-service.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
 import type { Db } from '../store/database.js';
 import type { UserRow } from '../store/views/users.js';
@@ -24,9 +25,11 @@ export interface ApiContext {
   publishEphemeral(d: Dispatch): void;
   /** The gateway URL clients are told to connect to. */
   gatewayUrl(): string;
-  /** Another server's public directory, over federation (absent when federation is off). */
+  /** Direct messages, with users of this server or (with federation) of others. */
+  dms: DmService;
   /** Joins a guild on another server through a `CODE@server` invite (absent without federation). */
   joinRemote?(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
+  /** Another server's public directory, over federation (absent when federation is off). */
   remoteDirectory?(server: string, query: { q?: string; limit?: number; after?: string }): Promise<DirectoryPage>;
 }
 

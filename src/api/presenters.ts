@@ -6,14 +6,26 @@ import { messagesByEventIds, reactionsFor, type MessageRow } from '../store/view
 import { listGuildRoles } from '../store/views/roles.js';
 import { usersByNexusIds } from '../store/views/users.js';
 import { channelIdsByKey, isoTime, roleIdsByKey } from './render/common.js';
-import { renderChannel, type ApiChannel } from './render/channel.js';
+import { renderChannel, renderDmChannel, type ApiChannel, type ApiDmChannel } from './render/channel.js';
 import { renderGuild, renderGuildCreate, type ApiGuild, type ApiGuildCreate } from './render/guild.js';
 import { renderMember, type ApiMember } from './render/member.js';
 import { renderMessage, type ApiMessage } from './render/message.js';
-import { userSnowflake, type RenderableUser } from './render/user.js';
+import { renderUserOf, userSnowflake, type RenderableUser } from './render/user.js';
 
 // Presenters: view rows → complete Discord objects, with the lookups each needs batched.
 // The REST routes and the gateway share them, so an object looks the same on both.
+
+/** The guild_id Discord shows for objects of this room: none for a DM. */
+export function apiGuildId(guild: GuildRow): string | undefined {
+  return guild.kind === 'dm' ? undefined : String(guild.id);
+}
+
+/** A DM channel as `viewer` sees it: its recipients are the other participant(s). */
+export async function presentDmChannel(db: Db, guild: GuildRow, channel: ChannelRow, participants: readonly string[], viewer: string): Promise<ApiDmChannel> {
+  const others = participants.filter((u) => u !== viewer);
+  const users = await usersByNexusIds(db, others);
+  return renderDmChannel(channel, others.map((u) => renderUserOf(u, users)), guild.room_id);
+}
 
 export async function presentGuild(db: Db, guild: GuildRow, opts: { withCounts?: boolean } = {}): Promise<ApiGuild> {
   const [roles, owners] = await Promise.all([listGuildRoles(db, guild.id), usersByNexusIds(db, [guild.owner])]);
@@ -80,7 +92,7 @@ export async function presentMessages(db: Db, guild: GuildRow, rows: MessageRow[
   const roleIds = roleIdsByKey(roles);
   return rows.map((row) =>
     renderMessage(row, users.get(row.author), {
-      guildId: String(guild.id),
+      guildId: apiGuildId(guild),
       reactions: reactions.get(row.id) ?? [],
       meId: viewer,
       mentionUsers: users,
@@ -132,5 +144,5 @@ export async function presentNewMessage(db: Db, guild: GuildRow, row: MessageRow
   if (replyTarget && !mentioned.has(replyTarget.author)) {
     for (const [id, u] of await usersByNexusIds(db, [replyTarget.author])) mentioned.set(id, u);
   }
-  return renderMessage(row, author, { guildId: String(guild.id), reactions: [], mentionUsers: mentioned, roleIdsByKey: roleIdsByKey(roles), replyTarget });
+  return renderMessage(row, author, { guildId: apiGuildId(guild), reactions: [], mentionUsers: mentioned, roleIdsByKey: roleIdsByKey(roles), replyTarget });
 }

@@ -4,6 +4,7 @@ import type { LoggedEvent } from '../store/event-log.js';
 import type { FanoutContext } from './fanout-context.js';
 import { dispatchStateEvent } from './guild-dispatches.js';
 import { dispatchMessageEvent } from './message-dispatches.js';
+import { dispatchDmStateEvent } from './dm-dispatches.js';
 
 /**
  * Turns events read from the log into gateway dispatches, in log order. Every process runs
@@ -18,7 +19,7 @@ export function createLogDispatcher(ctx: FanoutContext, log: Logger) {
         const guild = await ctx.guild(ev.pdu.room_id);
         if (!guild) continue;
         const state = await ctx.stateFor(ev);
-        if (isStateEvent(ev.pdu)) await dispatchStateEvent(ctx, ev, guild, state);
+        if (isStateEvent(ev.pdu)) await (guild.kind === 'dm' ? dispatchDmStateEvent : dispatchStateEvent)(ctx, ev, guild, state);
         else await dispatchMessageEvent(ctx, ev, guild, state);
       } catch (err) {
         log.error({ err, event_id: ev.event_id, type: ev.pdu.type }, 'could not dispatch an event to the gateway');

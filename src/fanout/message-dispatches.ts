@@ -21,7 +21,14 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
   const channelId = await ctx.channelId(pdu.room_id, channelKey);
   if (!channelId) return;
   const recipients = await ctx.audience.channelViewers(state, channelKey);
-  const base = { channel_id: channelId, guild_id: guild.id };
+  // A DM has no guild: its dispatches carry no guild_id or member, need the DIRECT_ intents,
+  // and show content to both participants whatever their MESSAGE_CONTENT intent (Discord's rule).
+  const dm = guild.kind === 'dm';
+  const guildId = dm ? undefined : guild.id;
+  const messagesIntent = dm ? Intent.DIRECT_MESSAGES : Intent.GUILD_MESSAGES;
+  const reactionsIntent = dm ? Intent.DIRECT_MESSAGE_REACTIONS : Intent.GUILD_MESSAGE_REACTIONS;
+  const base = dm ? { channel_id: channelId } : { channel_id: channelId, guild_id: guild.id };
+  const member = async (user: string) => (dm ? {} : { member: await partialMember(ctx, state, guild, user) });
 
   switch (pdu.type) {
     case EventType.Message: {
@@ -29,15 +36,15 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
       const author = await ctx.audience.user(pdu.sender);
       const row = messageRowFromEvent(ev, channelId);
       const message = author ? await presentNewMessage(ctx.db, guild, row, author) : await presentMessage(ctx.db, guild, row);
-      const contentVisibleTo = new Set<string>();
+      const contentVisibleTo = new Set<string>(dm ? recipients : []);
       for (const u of [pdu.sender, ...(c.mentions ?? [])]) {
         const id = await ctx.audience.userId(u);
         if (id) contentVisibleTo.add(id);
       }
       ctx.publish({
         t: 'MESSAGE_CREATE',
-        d: { ...message, member: await partialMember(ctx, state, guild, pdu.sender) },
-        intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id, contentVisibleTo,
+        d: { ...message, ...(await member(pdu.sender)) },
+        intent: messagesIntent, recipients, guildId, contentVisibleTo,
       });
       return;
     }
@@ -45,12 +52,12 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
       const row = await getMessageByEventId(ctx.db, (pdu.content as { target: string }).target);
       if (!row || row.author !== pdu.sender) return;
       const message = await presentMessage(ctx.db, guild, row);
-      const contentVisibleTo = new Set<string>();
+      const contentVisibleTo = new Set<string>(dm ? recipients : []);
       for (const u of [row.author, ...row.mentions]) {
         const id = await ctx.audience.userId(u);
         if (id) contentVisibleTo.add(id);
       }
-      ctx.publish({ t: 'MESSAGE_UPDATE', d: message as unknown as Record<string, unknown>, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id, contentVisibleTo });
+      ctx.publish({ t: 'MESSAGE_UPDATE', d: message as unknown as Record<string, unknown>, intent: messagesIntent, recipients, guildId, contentVisibleTo });
       return;
     }
     case EventType.Reaction: {
@@ -62,8 +69,8 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
         t: 'MESSAGE_REACTION_ADD',
         // Unlike MESSAGE_CREATE's, this `member` carries its `user` (Discord's docs): discord.js
         // takes the reactor from it and drops the event when the user is not already cached.
-        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, member: { ...(await partialMember(ctx, state, guild, pdu.sender)), user: await userObject(ctx, pdu.sender) } },
-        intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
+        d: { ...base, user_id: userId, message_id: snowflakeFromLog(target.received_ts, target.position), emoji: renderEmoji(c.emoji), burst: false, type: 0, ...(dm ? {} : { member: { ...(await partialMember(ctx, state, guild, pdu.sender)), user: await userObject(ctx, pdu.sender) } }) },
+        intent: reactionsIntent, recipients, guildId,
       });
       return;
     }
@@ -74,7 +81,7 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
       if (target.pdu.type === EventType.Message) {
         // Only if the projection accepted the redaction (the message is gone from the view).
         if (await getMessageByEventId(ctx.db, target.event_id)) return;
-        ctx.publish({ t: 'MESSAGE_DELETE', d: { ...base, id: snowflakeFromLog(target.received_ts, target.position) }, intent: Intent.GUILD_MESSAGES, recipients, guildId: guild.id });
+        ctx.publish({ t: 'MESSAGE_DELETE', d: { ...base, id: snowflakeFromLog(target.received_ts, target.position) }, intent: messagesIntent, recipients, guildId });
       } else if (target.pdu.type === EventType.Reaction) {
         const r = target.pdu.content as unknown as ReactionContent;
         const message = await getLoggedEvent(ctx.db, r.target);
@@ -84,7 +91,7 @@ export async function dispatchMessageEvent(ctx: FanoutContext, ev: LoggedEvent, 
         ctx.publish({
           t: 'MESSAGE_REACTION_REMOVE',
           d: { ...base, user_id: userId, message_id: snowflakeFromLog(message.received_ts, message.position), emoji: renderEmoji(r.emoji), burst: false, type: 0 },
-          intent: Intent.GUILD_MESSAGE_REACTIONS, recipients, guildId: guild.id,
+          intent: reactionsIntent, recipients, guildId,
         });
       }
       return;

@@ -27,6 +27,8 @@ export interface FederationClientOptions {
   keepAliveMs?: number;
   /** Use this instead of a private Agent (the caller then owns closing it). */
   dispatcher?: Dispatcher;
+  /** The trust policy: a server it refuses is never dialled (the request fails as rejected, 403). */
+  allowDestination?: (serverName: string) => boolean;
 }
 
 export interface RequestOptions {
@@ -68,6 +70,9 @@ export function createFederationClient(opts: FederationClientOptions): Federatio
     const fail = (init: Partial<ConstructorParameters<typeof FederationRequestError>[0]> & { kind: FederationRequestError['kind'] }) =>
       new FederationRequestError({ destination, method, path, ...init });
     if (!path.startsWith('/')) throw new TypeError(`federation path must start with "/": ${path}`);
+    if (opts.allowDestination && !opts.allowDestination(destination)) {
+      throw fail({ kind: 'rejected', status: 403, errcode: 'N_FORBIDDEN', detail: 'this server does not federate with it' });
+    }
 
     let target: ResolvedServer;
     try {

@@ -19,7 +19,10 @@ import { transactionRouter } from './inbound/transaction-route.js';
 import type { Edu } from './sender/transaction.js';
 import { readEndpointsRouter } from './read-endpoints/routes.js';
 import { residentJoinRouter } from './joins/resident-join.js';
-import { joinRemoteGuild } from './joins/remote-join.js';
+import { joinRemoteGuild, joinRemoteRoom } from './joins/remote-join.js';
+import { inviteRouter, sendInvite } from './joins/invites.js';
+import type { DmFederation } from '../guilds/dm-service.js';
+import { serverOf } from '../events/event-types.js';
 
 export interface FederationDeps {
   serverName: string;
@@ -46,6 +49,8 @@ export interface Federation {
   keyStore: RemoteKeyStore;
   /** Joins one of our users to a guild on another server through an invite code. */
   joinRemote(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
+  /** DMs with users of other servers: their profile, and the invite that makes their server join them. */
+  dms: DmFederation;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,8 @@ export function createFederation(deps: FederationDeps): Federation {
     signingKey: () => deps.keys().current,
     resolve: (name) => resolver.resolveServer(name),
     insecure: deps.insecure,
+    // Our own keys are fetched like anyone's (to check events we signed that come back).
+    allowDestination: (server) => server === deps.serverName || deps.trust.allows(server),
   });
   const keyStore = createRemoteKeyStore({
     clock: deps.clock,
@@ -105,6 +112,11 @@ export function createFederation(deps: FederationDeps): Federation {
   }));
   const signingKey = () => deps.keys().current;
   router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));
+  const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers };
+  router.use(inviteRouter({
+    db: deps.db, serverName: deps.serverName, signingKey, keys: keyStore, writer: deps.writer,
+    join: (server, roomId, userId) => joinRemoteRoom(joinDeps, server, roomId, userId),
+  }));
 
   router.use(FEDERATION_PATH_PREFIX, () => {
     throw federationError('N_UNRECOGNIZED', 'unknown federation endpoint');
@@ -120,7 +132,13 @@ export function createFederation(deps: FederationDeps): Federation {
     router,
     client,
     keyStore,
-    joinRemote: (code, server, userId) => joinRemoteGuild({ serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers }, code, server, userId),
+    joinRemote: (code, server, userId) => joinRemoteGuild(joinDeps, code, server, userId),
+    dms: {
+      async checkUser(userId) {
+        await client.get(serverOf(userId), `${FEDERATION_PATH_PREFIX}/query/profile?user_id=${encodeURIComponent(userId)}`);
+      },
+      invite: (invite, state) => sendInvite(client, invite, state),
+    },
     async close() {
       await client.close();
       await resolver.close();

@@ -129,4 +129,46 @@ describe('guilds across three homeservers', () => {
     expect(new Set(hashes).size).toBe(1);
     expect(cGeneral).toBeDefined();
   });
+  it('opens a DM across servers: the other server joins its user, and messages flow both ways', async () => {
+    const alice = await registerUser(a.url, 'dm-alice');
+    const carol = await registerUser(c.url, 'dm-carol');
+    const aliceGateway = await GatewayClient.connect(a.gatewayUrl, alice.token);
+    const carolGateway = await GatewayClient.connect(c.gatewayUrl, carol.token);
+    try {
+      const opened = await alice.api.post('/users/@me/channels', { recipient_id: `@dm-carol:${c.config.serverName}` });
+      expect(opened.status).toBe(200);
+      expect(opened.body).toMatchObject({ type: 1, recipients: [{ username: 'dm-carol' }] });
+      // C joined carol before A answered; reopening finds the same DM.
+      expect((await alice.api.post('/users/@me/channels', { recipient_id: `@dm-carol:${c.config.serverName}` })).body.id).toBe(opened.body.id);
+      const created = await carolGateway.waitFor((d) => d.t === 'CHANNEL_CREATE' && d.d.type === 1);
+      expect(created.d.recipients).toMatchObject([{ username: 'dm-alice' }]);
+      const cDm = created.d.id as string;
+      expect((await carol.api.get('/users/@me/channels')).body.map((ch: { id: string }) => ch.id)).toEqual([cDm]);
+
+      expect((await alice.api.post(`/channels/${opened.body.id}/messages`, { content: 'hello carol, from a' })).status).toBe(200);
+      const onC = await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hello carol, from a');
+      expect(onC.d).toMatchObject({ channel_id: cDm, author: { username: 'dm-alice' } });
+      expect(onC.d.guild_id).toBeUndefined();
+      expect((await carol.api.post(`/channels/${cDm}/messages`, { content: 'hi alice, from c' })).status).toBe(200);
+      const onA = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hi alice, from c');
+      expect(onA.d.channel_id).toBe(opened.body.id);
+
+      // Only A and C hold the DM, and they agree on it.
+      const roomId = opened.body.nexus_id as string;
+      const [ha, hc] = await eventually('the same DM state on A and C', async () => {
+        const hs = await Promise.all([a, c].map(async (s) => stateHash(await loadRoomState(s.database.db, roomId))));
+        return hs[0] === hs[1] ? hs : undefined;
+      });
+      expect(ha).toBe(hc);
+      expect((await loadRoomState(b.database.db, roomId)).size).toBe(0);
+
+      // A user the other server does not know: Discord's Unknown User, and nothing created.
+      const unknown = await alice.api.post('/users/@me/channels', { recipient_id: `@nobody:${c.config.serverName}` });
+      expect([unknown.status, unknown.body.code]).toEqual([404, 10013]);
+      expect((await alice.api.get('/users/@me/channels')).body).toHaveLength(1);
+    } finally {
+      aliceGateway.close();
+      carolGateway.close();
+    }
+  });
 });

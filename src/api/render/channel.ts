@@ -1,7 +1,7 @@
 import { ChannelKind } from '../../events/event-types.js';
 import type { ChannelRow, OverwriteRow } from '../../store/views/channels.js';
 import type { UserRow } from '../../store/views/users.js';
-import { userSnowflake } from './user.js';
+import { userSnowflake, type ApiUser } from './user.js';
 
 /** Discord's overwrite object: type 0 = role, 1 = member. */
 export interface ApiOverwrite {
@@ -74,4 +74,25 @@ export function renderChannel(channel: ChannelRow, overwrites: OverwriteRow[], l
   const textual = { ...base, nsfw: channel.nsfw, last_message_id: channel.last_message_id === null ? null : String(channel.last_message_id), rate_limit_per_user: 0 };
   if (channel.kind === ChannelKind.Voice) return { ...textual, bitrate: 64000, user_limit: 0, rtc_region: null };
   return { ...textual, topic: channel.topic };
+}
+
+/** Discord's DM channel object (type 1), plus `nexus_id`: the DM room's id. */
+export interface ApiDmChannel {
+  id: string;
+  type: 1;
+  last_message_id: string | null;
+  recipients: ApiUser[];
+  flags: number;
+  nexus_id: string;
+}
+
+export function renderDmChannel(channel: ChannelRow, recipients: ApiUser[], roomId: string): ApiDmChannel {
+  return {
+    id: String(channel.id),
+    type: 1,
+    last_message_id: channel.last_message_id === null ? null : String(channel.last_message_id),
+    recipients,
+    flags: 0,
+    nexus_id: roomId,
+  };
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ChannelKind } from '../../events/event-types.js';
 import { Intent } from '../../gateway/intents.js';
 import { Permission, sanitizePermissionInput } from '../../events/permissions.js';
-import { joinedMembers } from '../../events/state-map.js';
+import { dmParticipants, joinedMembers } from '../../events/state-map.js';
 import { getChannelById } from '../../store/views/channels.js';
 import { createInvite, getInvite, listChannelInvites } from '../../store/views/invites.js';
 import { getRoleById } from '../../store/views/roles.js';
@@ -13,7 +13,7 @@ import { getUserById, usersByNexusIds } from '../../store/views/users.js';
 import { channelAccess, requirePermission } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
-import { presentChannel, presentMember } from '../presenters.js';
+import { presentChannel, presentDmChannel, presentMember } from '../presenters.js';
 import { renderInvite } from '../render/invite.js';
 import { parseBody, permissionString } from '../validate.js';
 import { definedFields } from './defined-fields.js';
@@ -38,8 +38,10 @@ export function channelRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
 
   r.get('/channels/:channelId', async (req, res) => {
-    const { guild, channel } = await channelAccess(ctx, me(res), param(req, 'channelId'));
-    res.json(await presentChannel(ctx.db, guild, channel));
+    const user = me(res);
+    const { guild, channel, state } = await channelAccess(ctx, user, param(req, 'channelId'));
+    const participants = dmParticipants(state);
+    res.json(participants ? await presentDmChannel(ctx.db, guild, channel, participants, user.nexus_id) : await presentChannel(ctx.db, guild, channel));
   });
 
   r.patch('/channels/:channelId', async (req, res) => {

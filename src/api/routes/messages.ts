@@ -56,7 +56,7 @@ export function messageRoutes(ctx: ApiContext): Router {
     const access = await channelAccess(ctx, user, param(req, 'channelId'));
     const body = parseBody(createMessageBody, req.body);
     if (!body.content || body.content.trim() === '') throw apiError('cannotSendEmptyMessage');
-    if (access.channel.kind !== ChannelKind.Text) throw apiError('cannotSendInNonTextChannel');
+    if (access.channel.kind !== ChannelKind.Text && access.channel.kind !== ChannelKind.DM) throw apiError('cannotSendInNonTextChannel');
     requirePermission(access.perms, Permission.SEND_MESSAGES);
     let replyTo: string | undefined;
     if (body.message_reference) {

@@ -31,20 +31,28 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Joins `userId` (one of ours) to a guild on `server` through an invite code (spec/
- * federation.md, "Joining"): asks which guild the code is for, gets a join template, signs
- * the join, sends it, verifies the state and auth chain that come back (signatures, hashes,
- * auth rules) before trusting them, and appends the join on top of that state through the
- * same append path as everything else. Then fetches recent history.
+ * federation.md, "Joining"): asks which guild the code is for, then joins it.
  */
 export async function joinRemoteGuild(deps: RemoteJoinDeps, code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }> {
-  const q = `code=${encodeURIComponent(code)}`;
-  const info = await deps.client.get<{ room_id?: unknown; channel?: unknown }>(server, `${P}/query/invite?${q}`);
+  const info = await deps.client.get<{ room_id?: unknown; channel?: unknown }>(server, `${P}/query/invite?code=${encodeURIComponent(code)}`);
   if (typeof info.room_id !== 'string' || typeof info.channel !== 'string' || serverOf(info.room_id) !== server) {
     throw new RemoteJoinError('the server named a guild that is not its own');
   }
-  const roomId = info.room_id;
+  await joinRemoteRoom(deps, server, info.room_id, userId, code);
+  return { roomId: info.room_id, channelKey: info.channel };
+}
+
+/**
+ * Joins `userId` (one of ours) to `roomId` through `server`, a server in it: gets a join
+ * template, signs the join, sends it, verifies the state and auth chain that come back
+ * (signatures, hashes, auth rules) before trusting them, and appends the join on top of
+ * that state through the same append path as everything else. Then fetches recent
+ * history. Without `code`, the join must stand on the rules alone (an invite; a DM).
+ */
+export async function joinRemoteRoom(deps: RemoteJoinDeps, server: string, roomId: string, userId: string, code?: string): Promise<void> {
+  const q = code === undefined ? '' : `?code=${encodeURIComponent(code)}`;
   const path = `${encodeURIComponent(roomId)}/${encodeURIComponent(userId)}`;
-  const template = await deps.client.get<{ event?: unknown }>(server, `${P}/make_join/${path}?${q}`);
+  const template = await deps.client.get<{ event?: unknown }>(server, `${P}/make_join/${path}${q}`);
   const t = template.event;
   if (!isRecord(t) || t.room_id !== roomId || t.type !== EventType.Member || t.state_key !== userId || t.sender !== userId
     || !isRecord(t.content) || t.content.membership !== 'join' || !Array.isArray(t.prev_events) || !Array.isArray(t.auth_events) || !Number.isSafeInteger(t.depth)) {
@@ -57,7 +65,7 @@ export async function joinRemoteGuild(deps: RemoteJoinDeps, code: string, server
   };
   const join = finalizeEvent(unsigned, deps.serverName, deps.signingKey());
   const answer = await deps.client.request<{ event?: unknown; state?: unknown; auth_chain?: unknown }>(server, 'PUT',
-    `${P}/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(join.event_id)}?${q}`, { body: join.pdu });
+    `${P}/send_join/${encodeURIComponent(roomId)}/${encodeURIComponent(join.event_id)}${q}`, { body: join.pdu });
 
   const signed = await checkPdu(answer.event, roomId, deps.keys);
   if (!signed.ok || signed.event.event_id !== join.event_id || signed.redacted) throw new RemoteJoinError('the resident server sent back a different join');
@@ -70,7 +78,6 @@ export async function joinRemoteGuild(deps: RemoteJoinDeps, code: string, server
     throw new RemoteJoinError(`the join does not pass the auth rules on the state sent: ${verdict && 'reason' in verdict ? verdict.reason : verdict?.status}`);
   }
   await backfill(deps, server, roomId, signed.event);
-  return { roomId, channelKey: info.channel };
 }
 
 /** Recent history before the join, stored as outliers (shown, but not part of our DAG's tips). */

@@ -6,6 +6,8 @@ import { addSignature, signCanonical } from '../../events/signing.js';
 import { inspectPdu } from '../../events/finalize-event.js';
 import type { SigningKey } from '../../events/signing-key.js';
 import { isJoined, membershipOf } from '../../events/state-map.js';
+import { authorizeEvent } from '../../events/auth-rules.js';
+import { roomExists } from '../../store/append-events.js';
 import type { RoomWriter } from '../../guilds/room-writer.js';
 import { loadStateBefore } from '../../guilds/state-before.js';
 import type { Db } from '../../store/database.js';
@@ -30,12 +32,12 @@ export interface ResidentJoinDeps {
 }
 
 /**
- * The resident server's half of a join through an invite code (spec/federation.md,
- * "Joining"): query/invite names the guild of a code, make_join gives the joining server
- * a template built on our forward extremities (with the inviter as authorised_by), and
- * send_join takes the signed join, counts the invite use, co-signs it (rule 3.1c wants
- * the inviter's server's signature), appends it, and answers with the state before it and
- * its auth chain.
+ * The resident server's half of a join (spec/federation.md, "Joining"): query/invite names
+ * the guild of a code, make_join gives the joining server a template built on our forward
+ * extremities (with the inviter as authorised_by when a code is used), and send_join takes
+ * the signed join, counts the invite use and co-signs it (rule 3.1c wants the inviter's
+ * server's signature), appends it, and answers with the state before it and its auth
+ * chain. Without a code, the join must stand on the rules alone (an invite; a DM).
  */
 export function residentJoinRouter(deps: ResidentJoinDeps): Router {
   const r = express.Router();
@@ -55,46 +57,60 @@ export function residentJoinRouter(deps: ResidentJoinDeps): Router {
     res.json({ room_id: invite.room_id, channel: invite.channel_key, inviter: invite.inviter, guild_name: guild?.name ?? '' });
   });
 
-  r.get(`${P}/make_join/:roomId/:userId`, async (req, res) => {
-    const { roomId, userId } = req.params;
+  /** A join comes with an invite code, or without one when the rules admit the user anyway (an invite, a DM). */
+  async function codeFor(req: express.Request, roomId: string) {
+    if (req.query.code === undefined) return undefined;
     const invite = await usable(req.query.code);
     if (invite.room_id !== roomId) throw federationError('N_INVALID_PARAM', 'the invite is for another guild');
+    return invite;
+  }
+
+  r.get(`${P}/make_join/:roomId/:userId`, async (req, res) => {
+    const { roomId, userId } = req.params;
+    const invite = await codeFor(req, roomId);
     if (!/^@[^:]+:.+$/.test(userId) || serverOf(userId) !== originOf(res)) throw federationError('N_FORBIDDEN', 'a server can only join its own users');
+    if (!(await roomExists(deps.db, roomId))) throw federationError('N_NOT_FOUND', 'no such guild here');
     const state = await deps.writer.stateOf(roomId);
     if (membershipOf(state, userId) === 'ban') throw federationError('N_FORBIDDEN', 'the user is banned from this guild');
     const head = await deps.writer.headOf(roomId);
-    const content = { membership: 'join', roles: [], authorised_by: invite.inviter };
-    res.json({
-      event: {
-        room_id: roomId, type: EventType.Member, state_key: userId, sender: userId, origin: serverOf(userId),
-        origin_server_ts: deps.clock.now(), depth: head.depth + 1, prev_events: head.extremities,
-        auth_events: selectAuthEvents(EventType.Member, userId, userId, content, state), content,
-      },
-    });
+    const content = invite ? { membership: 'join', roles: [], authorised_by: invite.inviter } : { membership: 'join' };
+    const event = {
+      room_id: roomId, type: EventType.Member, state_key: userId, sender: userId, origin: serverOf(userId),
+      origin_server_ts: deps.clock.now(), depth: head.depth + 1, prev_events: head.extremities,
+      auth_events: selectAuthEvents(EventType.Member, userId, userId, content, state), content,
+    };
+    if (!invite) {
+      // Without a code nobody vouches for the join: say now, not after a signed round trip, if the rules refuse it.
+      const verdict = authorizeEvent({ ...event, hashes: { sha256: '' }, signatures: {} }, state);
+      if (!verdict.ok) throw federationError('N_FORBIDDEN', `the user may not join: ${verdict.reason}`);
+    }
+    res.json({ event });
   });
 
   r.put(`${P}/send_join/:roomId/:eventId`, async (req, res) => {
     const { roomId, eventId } = req.params;
-    const invite = await usable(req.query.code);
-    if (invite.room_id !== roomId) throw federationError('N_INVALID_PARAM', 'the invite is for another guild');
+    const invite = await codeFor(req, roomId);
     const checked = await checkPdu(req.body, roomId, deps.keys, { notYetSignedBy: deps.serverName });
     if (!checked.ok) throw federationError('N_BAD_JSON', checked.reason);
     const { pdu } = checked.event;
     if (checked.event.event_id !== eventId) throw federationError('N_INVALID_PARAM', 'the event id does not match the event');
     if (checked.redacted || pdu.type !== EventType.Member || pdu.state_key !== pdu.sender || (pdu.content as { membership?: unknown }).membership !== 'join'
-      || (pdu.content as { authorised_by?: unknown }).authorised_by !== invite.inviter || pdu.origin !== originOf(res)) {
-      throw federationError('N_BAD_JSON', 'not a join of a user of the sending server, authorised by the invite\'s inviter');
+      || (pdu.content as { authorised_by?: unknown }).authorised_by !== invite?.inviter || pdu.origin !== originOf(res)) {
+      throw federationError('N_BAD_JSON', invite ? 'not a join of a user of the sending server, authorised by the invite\'s inviter' : 'not a join of a user of the sending server');
     }
-    // Co-sign: the signature of the inviter's server vouches for the invite (rule 3.1c).
+    // Co-sign a join through a code: the signature of the inviter's server vouches for the invite (rule 3.1c).
     const key = deps.signingKey();
-    const signed: StoredEvent = { event_id: eventId, pdu: { ...pdu, signatures: addSignature(pdu.signatures, deps.serverName, key.keyId, signCanonical(inspectPdu(pdu).signingCanonical, key)) } };
+    const signed: StoredEvent = invite
+      ? { event_id: eventId, pdu: { ...pdu, signatures: addSignature(pdu.signatures, deps.serverName, key.keyId, signCanonical(inspectPdu(pdu).signingCanonical, key)) } }
+      : checked.event;
 
     const already = isJoined(await deps.writer.stateOf(roomId), pdu.sender);
-    if (!already && !(await incrementInviteUses(deps.db, invite.code, deps.clock.now()))) throw federationError('N_NOT_FOUND', 'unknown or expired invite');
+    const counted = invite !== undefined && !already;
+    if (counted && !(await incrementInviteUses(deps.db, invite.code, deps.clock.now()))) throw federationError('N_NOT_FOUND', 'unknown or expired invite');
     await deps.ensureUsers([pdu.sender]);
     const verdict = (await deps.writer.submitRemote(roomId, { events: [signed] })).get(eventId);
     if (!verdict || (verdict.status !== 'accepted' && verdict.status !== 'duplicate')) {
-      if (!already) await releaseInviteUse(deps.db, invite.code);
+      if (counted) await releaseInviteUse(deps.db, invite.code);
       throw federationError('N_FORBIDDEN', `the join was refused: ${verdict && 'reason' in verdict ? verdict.reason : verdict?.status ?? 'unknown'}`);
     }
     const before = await loadStateBefore(deps.stateStore, signed);
