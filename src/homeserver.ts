@@ -20,6 +20,7 @@ import { loadOrCreateServerKeys, type ServerKeys } from './federation/server-key
 import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
 import { createDmService } from './guilds/dm-service.js';
+import { createTyping } from './fanout/typing.js';
 import { createGuildService, type GuildService } from './guilds/guild-service.js';
 import { createRoomWriter, type RoomWriter } from './guilds/room-writer.js';
 import { createLogger } from './log.js';
@@ -92,14 +93,25 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     insecure: config.federation.insecure,
     writer, stateStore,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
+    // Called only once the server listens, after `typing` below exists.
+    onEdu: (origin, edu) => void typing.received(origin, edu).catch((err) => log.warn({ err, origin }, 'could not show a peer\'s typing')),
   });
+  const audience = createAudience(db);
+  const fanout = createFanoutContext({
+    db, writer, audience,
+    publish: (d) => {
+      if (log.isLevelEnabled('debug')) log.debug({ t: d.t, recipients: d.recipients.size, guild: d.guildId }, 'dispatch');
+      gateway!.publish(d);
+    },
+  });
+  const typing = createTyping({ fanout, now: () => clock.now(), sendEdu: (roomId, edu) => sender?.queueEdu(roomId, edu) });
   const dms = createDmService({ db, writer, serverName: config.serverName, federation: federation?.dms, ensureUsers: (ids) => accounts.ensureRemoteUsers(ids) });
   const server: Server = createServer();
   let gateway: Gateway | undefined;
   let gatewayUrl = '';
   const ctx: ApiContext = {
     db, clock, config, log, accounts, guilds, dms, writer,
-    publishEphemeral: (d) => gateway?.publish(d),
+    typing,
     gatewayUrl: () => gatewayUrl,
     joinRemote: federation ? (code, server, userId) => federation.joinRemote(code, server, userId) : undefined,
     remoteDirectory: federation
@@ -122,14 +134,6 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   gatewayUrl = config.publicBaseUrl ? `${config.publicBaseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/gateway` : `${url.replace(/^http/, 'ws')}/gateway`;
 
-  const audience = createAudience(db);
-  const fanout = createFanoutContext({
-    db, writer, audience,
-    publish: (d) => {
-      if (log.isLevelEnabled('debug')) log.debug({ t: d.t, recipients: d.recipients.size, guild: d.guildId }, 'dispatch');
-      gateway!.publish(d);
-    },
-  });
   gateway = createGateway({
     server, path: '/gateway', clock, log,
     backend: createGatewayBackend({ db, accounts, fanout }),

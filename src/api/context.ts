@@ -4,7 +4,7 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DirectoryPage } from '../federation/directory.js';
-import type { Dispatch } from '../gateway/gateway-types.js';
+import type { Typing } from '../fanout/typing.js';
 import type { GuildService } from '../guilds/guild-service.js';
 import type { DmService } from '../guilds/dm-service.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
@@ -21,8 +21,8 @@ export interface ApiContext {
   accounts: Accounts;
   guilds: GuildService;
   writer: RoomWriter;
-  /** Ephemeral events (typing) go straight to the gateway; they are never logged. */
-  publishEphemeral(d: Dispatch): void;
+  /** Typing: ephemeral, straight to the gateway here and as an EDU to the room's other servers. */
+  typing: Typing;
   /** The gateway URL clients are told to connect to. */
   gatewayUrl(): string;
   /** Direct messages, with users of this server or (with federation) of others. */

@@ -81,6 +81,10 @@ describe('guilds across three homeservers', () => {
       const reply = (await alice.api.post(`/channels/${aGeneral.id}/messages`, { content: 'hi bob, from a' }));
       expect(reply.status).toBe(200);
       await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hi bob, from a');
+      // Typing on A shows on C's gateway, with the typist as C knows them.
+      expect((await alice.api.post(`/channels/${aGeneral.id}/typing`, {})).status).toBe(204);
+      const typing = await carolGateway.waitFor((d) => d.t === 'TYPING_START');
+      expect(typing.d).toMatchObject({ channel_id: cGeneral.id, guild_id: cGuildId, member: { user: { username: 'alice' } } });
       const onB = await eventually('alice\'s message on B', async () => {
         const page = (await bob.api.get(`/channels/${general.id}/messages?limit=10`)).body as Array<{ content: string; author: { username: string } }>;
         return page.find((m) => m.content === 'hi bob, from a');
@@ -152,6 +156,11 @@ describe('guilds across three homeservers', () => {
       expect((await carol.api.post(`/channels/${cDm}/messages`, { content: 'hi alice, from c' })).status).toBe(200);
       const onA = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hi alice, from c');
       expect(onA.d.channel_id).toBe(opened.body.id);
+      // Typing travels as an EDU, and shows as a DM's TYPING_START (no guild, no member).
+      expect((await carol.api.post(`/channels/${cDm}/typing`, {})).status).toBe(204);
+      const typing = await aliceGateway.waitFor((d) => d.t === 'TYPING_START');
+      expect(typing.d).toMatchObject({ channel_id: opened.body.id, user_id: onA.d.author.id });
+      expect(typing.d.guild_id).toBeUndefined();
 
       // Only A and C hold the DM, and they agree on it.
       const roomId = opened.body.nexus_id as string;

@@ -68,7 +68,7 @@ describe('an unmodified discord.js v14 bot', () => {
     expect((await human.api.put(`/guilds/${guildId}/members/${bot.id}/roles/${botRole.body.id}`)).status).toBe(204);
 
     client = new Client({
-      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildMessageReactions, GatewayIntentBits.GuildMessageTyping],
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildMessageReactions, GatewayIntentBits.GuildMessageTyping, GatewayIntentBits.DirectMessages],
       rest: { api: `${hs.url}/api` },
     });
     client.on(Events.Raw, (packet: any) => raw.push(packet));
@@ -325,6 +325,21 @@ describe('an unmodified discord.js v14 bot', () => {
     expect(seen).toContain(after);
     expect(raw.filter((p) => p.t === 'READY')).toHaveLength(readies); // resumed, not re-identified
     expect(raw.some((p) => p.t === 'RESUMED')).toBe(true);
+  });
+
+  it('gets a DM (messageCreate in a DMChannel, without partials) and answers it with user.send', async () => {
+    const opened = await human.api.post('/users/@me/channels', { recipient_id: bot.id });
+    expect(opened.status).toBe(200);
+    const got = next(client, Events.MessageCreate, (m) => m.content === 'psst, bot');
+    expect((await human.api.post(`/channels/${opened.body.id}/messages`, { content: 'psst, bot' })).status).toBe(200);
+    const [message] = await got;
+    expect(message.channel.type).toBe(ChannelType.DM);
+    expect(message.guildId).toBeNull();
+    expect(message.author.username).toBe('alice');
+    const reply = await message.author.send('pong, privately');
+    expect(reply.channelId).toBe(opened.body.id);
+    const history = (await human.api.get(`/channels/${opened.body.id}/messages`)).body.map((m: { content: string }) => m.content);
+    expect(history).toEqual(['pong, privately', 'psst, bot']);
   });
 
   it('gets a DiscordAPIError 50013 when an overwrite denies it SEND_MESSAGES', async () => {

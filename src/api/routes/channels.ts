@@ -95,18 +95,9 @@ export function channelRoutes(ctx: ApiContext): Router {
 
   r.post('/channels/:channelId/typing', async (req, res) => {
     const user = me(res);
-    const { guild, channel, state, perms } = await channelAccess(ctx, user, param(req, 'channelId'));
+    const { guild, channel, perms } = await channelAccess(ctx, user, param(req, 'channelId'));
     requirePermission(perms, Permission.SEND_MESSAGES);
-    // Typing is ephemeral: straight to the gateway of everyone in the guild, never logged.
-    const members = await usersByNexusIds(ctx.db, joinedMembers(state));
-    ctx.publishEphemeral({
-      t: 'TYPING_START',
-      // `member` (with its user) as Discord sends it: clients take the typist from it.
-      d: { channel_id: channel.id, guild_id: guild.id, user_id: user.id, timestamp: Math.floor(ctx.clock.now() / 1000), member: await presentMember(ctx.db, guild, user.nexus_id) },
-      intent: Intent.GUILD_MESSAGE_TYPING,
-      recipients: new Set([...members.values()].map((u) => u.id)),
-      guildId: guild.id,
-    });
+    await ctx.typing.started(guild.room_id, channel.channel_key, user.nexus_id);
     res.status(204).end();
   });
 
