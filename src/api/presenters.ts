@@ -1,6 +1,7 @@
 import type { Db } from '../store/database.js';
-import { listGuildChannels, listOverwrites, overwritesByChannel, type ChannelRow } from '../store/views/channels.js';
-import type { GuildRow } from '../store/views/guilds.js';
+import { getChannelByKey, listGuildChannels, listOverwrites, overwritesByChannel, type ChannelRow } from '../store/views/channels.js';
+import { getGuildByRoomId, type GuildRow } from '../store/views/guilds.js';
+import { DM_CHANNEL } from '../events/event-types.js';
 import { countMembers, getMember, listMembers } from '../store/views/members.js';
 import { messagesByEventIds, reactionsFor, type MessageRow } from '../store/views/messages.js';
 import { listGuildRoles } from '../store/views/roles.js';
@@ -18,6 +19,17 @@ import { renderUserOf, userSnowflake, type RenderableUser } from './render/user.
 /** The guild_id Discord shows for objects of this room: none for a DM. */
 export function apiGuildId(guild: GuildRow): string | undefined {
   return guild.kind === 'dm' ? undefined : String(guild.id);
+}
+
+/** A DM room's channel as `viewer` sees it; undefined if the room is not a DM held here. Only participants are ever members of a DM (rule 15). */
+export async function presentDm(db: Db, roomId: string, viewer: string): Promise<ApiDmChannel | undefined> {
+  const [guild, channel, members] = await Promise.all([
+    getGuildByRoomId(db, roomId),
+    getChannelByKey(db, roomId, DM_CHANNEL),
+    db.selectFrom('members').select('user_id').where('room_id', '=', roomId).execute(),
+  ]);
+  if (guild?.kind !== 'dm' || !channel) return undefined;
+  return presentDmChannel(db, guild, channel, members.map((m) => m.user_id), viewer);
 }
 
 /** A DM channel as `viewer` sees it: its recipients are the other participant(s). */

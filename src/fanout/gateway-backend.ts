@@ -1,10 +1,10 @@
 import type { Accounts } from '../accounts/accounts.js';
-import { presentAllMembers, presentGuildCreate } from '../api/presenters.js';
+import { presentAllMembers, presentDm, presentGuildCreate } from '../api/presenters.js';
 import { renderUser } from '../api/render/user.js';
 import type { GatewayBackend } from '../gateway/gateway-types.js';
 import { Intent } from '../gateway/intents.js';
 import type { Db } from '../store/database.js';
-import { getGuildById, listGuildsForUser } from '../store/views/guilds.js';
+import { getGuildById, listDmRoomsForUser, listGuildsForUser } from '../store/views/guilds.js';
 import { getMember } from '../store/views/members.js';
 import { getUserById } from '../store/views/users.js';
 import { listReadStates } from '../store/views/read-states.js';
@@ -38,6 +38,13 @@ export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout:
       const wanted = options?.userIds ? new Set(options.userIds) : undefined;
       const found = all.filter((m) => (wanted ? wanted.has(m.user.id) : m.user.username.toLowerCase().startsWith(q) || (m.nick ?? '').toLowerCase().startsWith(q)));
       return (limit > 0 ? found.slice(0, limit) : found) as unknown as Record<string, unknown>[];
+    },
+
+    async privateChannels(userId) {
+      const user = await getUserById(db, userId);
+      if (!user) return [];
+      const dms = await Promise.all((await listDmRoomsForUser(db, user.nexus_id)).map((room) => presentDm(db, room, user.nexus_id)));
+      return dms.filter((d) => d !== undefined).map((d) => ({ ...d }));
     },
 
     async readStates(userId) {

@@ -26,6 +26,8 @@ export interface GatewayBackend {
   ): Promise<Record<string, unknown>[]>;
   /** Called when a user's presence changes (first session identifies, last one goes away, op 3). */
   presenceChanged?(userId: string, presence: { status: string; activities: unknown[] }): void;
+  /** Optional: the user's DM channels, for READY's `private_channels`. */
+  privateChannels?(userId: string): Promise<Array<Record<string, unknown>>>;
   /** Optional: the user's read positions for READY (`read_state.entries`: {id: channel id, last_message_id, mention_count}). Not asked for bots. */
   readStates?(userId: string): Promise<Array<Record<string, unknown>>>;
   /** Optional: op 4 VOICE_STATE_UPDATE `{guild_id, channel_id, self_mute, self_deaf}`; ignored when absent. */

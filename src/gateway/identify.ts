@@ -48,9 +48,10 @@ export async function handleIdentify(ctx: GatewayContext, conn: Connection, d: u
   session.attach(conn);
   ctx.counters.identifies++;
 
-  const [guilds, readState] = await Promise.all([
+  const [guilds, readState, privateChannels] = await Promise.all([
     ctx.backend.guildsFor(session.userId),
     identity.user.bot ? undefined : ctx.backend.readStates?.(session.userId),
+    ctx.backend.privateChannels?.(session.userId),
   ]);
   if (session.dropped || conn.isClosed() || ctx.isClosed()) return ctx.registry.remove(session);
   if (session.overflowed) return conn.close(CloseCode.UnknownError, 'Too many events during identify', true);
@@ -66,7 +67,7 @@ export async function handleIdentify(ctx: GatewayContext, conn: Connection, d: u
     application: { id: identity.applicationId, flags: 0 },
     user_settings: {},
     relationships: [],
-    private_channels: [],
+    private_channels: privateChannels ?? [],
     presences: [],
     guild_join_requests: [],
   };

@@ -45,6 +45,10 @@ describe.each(testDatabaseOptions())('DMs on one homeserver ($name)', ({ options
     expect((await bob.api.post(`/channels/${dm}/messages`, { content: 'hi alice' })).status).toBe(200);
     const history = (await alice.api.get(`/channels/${dm}/messages`)).body.map((m: { content: string }) => m.content);
     expect(history).toEqual(['hi alice', 'psst, bob']);
+    // A session that starts now finds the DM in READY's private_channels.
+    const ga = await GatewayClient.connect(hs.gatewayUrl, alice.token);
+    gateways.push(ga);
+    expect(ga.of('READY')[0].d.private_channels).toMatchObject([{ id: dm, type: 1, recipients: [{ id: bob.id }] }]);
 
     // Each participant deletes only their own messages; the other gets Missing Permissions.
     expect((await bob.api.delete(`/channels/${dm}/messages/${sent.body.id}`)).body).toMatchObject({ code: 50013 });

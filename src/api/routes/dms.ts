@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import type { Router } from 'express';
-import { DM_CHANNEL, serverOf } from '../../events/event-types.js';
-import { dmParticipants } from '../../events/state-map.js';
+import { serverOf } from '../../events/event-types.js';
 import { FederationRequestError } from '../../federation/errors.js';
 import { isSnowflake } from '../../snowflake.js';
-import { getChannelByKey } from '../../store/views/channels.js';
-import { getGuildByRoomId } from '../../store/views/guilds.js';
-import { getUserById, getUserByNexusId, type UserRow } from '../../store/views/users.js';
+import { listDmRoomsForUser } from '../../store/views/guilds.js';
+import { getUserById, getUserByNexusId } from '../../store/views/users.js';
 import { me, type ApiContext } from '../context.js';
 import { ApiError, apiError } from '../errors.js';
-import { presentDmChannel } from '../presenters.js';
+import { presentDm } from '../presenters.js';
 import { parseBody } from '../validate.js';
 import { apiRouter } from './router.js';
 
@@ -35,15 +33,15 @@ export function dmRoutes(ctx: ApiContext): Router {
       if (err.kind === 'rejected') throw new ApiError(403, 50007, `${server} refused the DM: ${err.message}`);
       throw new ApiError(502, 0, `${server} could not be reached (${err.kind}); try again later`);
     }
-    res.json(await presentDm(ctx, roomId, user));
+    const dm = await presentDm(ctx.db, roomId, user.nexus_id);
+    if (!dm) throw apiError('unknownChannel');
+    res.json(dm);
   });
 
   r.get('/users/@me/channels', async (_req, res) => {
     const user = me(res);
-    const rooms = await ctx.db.selectFrom('guilds').innerJoin('members', 'members.room_id', 'guilds.room_id')
-      .select('guilds.room_id').where('guilds.kind', '=', 'dm').where('members.user_id', '=', user.nexus_id)
-      .where('members.membership', '=', 'join').orderBy('guilds.id').execute();
-    res.json(await Promise.all(rooms.map((row) => presentDm(ctx, row.room_id, user))));
+    const dms = await Promise.all((await listDmRoomsForUser(ctx.db, user.nexus_id)).map((room) => presentDm(ctx.db, room, user.nexus_id)));
+    res.json(dms.filter((d) => d !== undefined));
   });
 
   return r;
@@ -64,10 +62,4 @@ async function recipientNexusId(ctx: ApiContext, recipient: string): Promise<str
   }
   if (!ctx.dms.federated) throw new ApiError(404, 10013, 'Unknown User (federation is off on this server)');
   return recipient;
-}
-
-async function presentDm(ctx: ApiContext, roomId: string, viewer: UserRow) {
-  const [guild, channel, state] = await Promise.all([getGuildByRoomId(ctx.db, roomId), getChannelByKey(ctx.db, roomId, DM_CHANNEL), ctx.writer.stateOf(roomId)]);
-  if (!guild || !channel) throw apiError('unknownChannel');
-  return presentDmChannel(ctx.db, guild, channel, dmParticipants(state) ?? [], viewer.nexus_id);
 }

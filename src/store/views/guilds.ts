@@ -32,6 +32,14 @@ export async function listGuildsForUser(db: Db, nexusId: string): Promise<GuildR
     .execute();
 }
 
+/** The DM rooms a user has joined, oldest first. */
+export async function listDmRoomsForUser(db: Db, nexusId: string): Promise<string[]> {
+  const rows = await db.selectFrom('guilds').innerJoin('members', 'members.room_id', 'guilds.room_id')
+    .select('guilds.room_id').where('guilds.kind', '=', 'dm').where('members.user_id', '=', nexusId)
+    .where('members.membership', '=', 'join').orderBy('guilds.id').execute();
+  return rows.map((r) => r.room_id);
+}
+
 export interface DirectoryQuery {
   /** Case-insensitive substring of the name or description. */
   q?: string;
