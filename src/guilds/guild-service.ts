@@ -100,7 +100,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
         if (!current) throw new NotFoundInState('role');
         // Members lose the role first (while the sender may still manage it), then it goes.
         const holders = listMembersWithRole(state, roleKey);
-        const drafts: EventDraft[] = holders.map(([user, member]) => memberDraft(sender, user, { ...member, roles: (member.roles ?? []).filter((r) => r !== roleKey) }));
+        const drafts: EventDraft[] = holders.map(([user, member]) => memberDraft(sender, user, memberUpdate(member, { roles: (member.roles ?? []).filter((r) => r !== roleKey) })));
         drafts.push({ type: EventType.Role, state_key: roleKey, sender, content: { ...current, deleted: true } as unknown as Record<string, unknown> });
         return drafts;
       });
@@ -110,7 +110,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
       return one(roomId, (state) => {
         const member = getMember(state, user);
         if (!member || member.membership !== 'join') throw new NotFoundInState('member');
-        return memberDraft(sender, user, { ...member, roles: [...new Set(change(member.roles ?? []))] });
+        return memberDraft(sender, user, memberUpdate(member, { roles: [...new Set(change(member.roles ?? []))] }));
       });
     },
 
@@ -118,7 +118,7 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
       return one(roomId, (state) => {
         const member = getMember(state, user);
         if (!member || member.membership !== 'join') throw new NotFoundInState('member');
-        return memberDraft(sender, user, { ...member, nick });
+        return memberDraft(sender, user, memberUpdate(member, { nick }));
       });
     },
 
@@ -202,6 +202,16 @@ export function createGuildService(deps: { writer: RoomWriter; serverName: strin
 }
 
 export type GuildService = ReturnType<typeof createGuildService>;
+
+/**
+ * A join → join update keeps the member's profile but not `authorised_by`: that vouched for
+ * the join only, and kept it would demand the inviter's server's signature on every later
+ * change (Synapse drops `join_authorised_via_users_server` the same way).
+ */
+function memberUpdate(member: MemberContent, patch: Partial<MemberContent>): MemberContent {
+  const { authorised_by: _vouched, ...profile } = member;
+  return { ...profile, ...patch };
+}
 
 function memberDraft(sender: string, user: string, content: MemberContent): EventDraft {
   return { type: EventType.Member, state_key: user, sender, content: dropUndefined({ ...content }) };
