@@ -93,6 +93,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     insecure: config.federation.insecure,
     writer, stateStore,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
+    onPeerSeen: (origin) => sender?.peerReachable(origin),
     // Called only once the server listens, after `typing` below exists.
     onEdu: (origin, edu) => void typing.received(origin, edu).catch((err) => log.warn({ err, origin }, 'could not show a peer\'s typing')),
   });

@@ -37,6 +37,8 @@ export interface FederationDeps {
   stateStore: StateStore;
   /** Gives users of other servers a local row (accounts.ensureRemoteUsers). */
   ensureUsers: (nexusIds: string[]) => Promise<void>;
+  /** A peer proved who it is with a signed request: it is up (the sender's backoff ends). */
+  onPeerSeen?: (origin: string) => void;
   /** Ephemeral events from peers (typing), for the gateway. */
   onEdu?: (origin: string, edu: Edu) => void;
 }
@@ -81,6 +83,7 @@ export function createFederation(deps: FederationDeps): Federation {
     trust: deps.trust,
     keys: keyStore,
     onReject: (info) => deps.log.info(info, 'federation request refused'),
+    onAuthenticated: deps.onPeerSeen,
   }));
 
   // GET query/profile?user_id=@u:ourserver → the display name and avatar of a local user.

@@ -23,6 +23,8 @@ export interface FederationAuthOptions {
   keys: Pick<RemoteKeyStore, 'lookup'>;
   maxBodyBytes?: number;
   /** Told about every refused request (for logs and metrics); never about accepted ones. */
+  /** Called for each authenticated request (the sender retries a peer that is back). */
+  onAuthenticated?: (origin: string) => void;
   onReject?: (info: { status: number; errcode: string; reason: string; origin?: string; ip?: string }) => void;
 }
 
@@ -63,6 +65,7 @@ export function federationAuthMiddleware(opts: FederationAuthOptions): RequestHa
       }
       (res.locals as FederationLocals).origin = auth.origin;
       req.body = content;
+      opts.onAuthenticated?.(auth.origin);
     } catch (err) {
       const e = err instanceof FederationApiError ? err : federationError('N_UNKNOWN', 'internal error');
       opts.onReject?.({ status: e.status, errcode: e.errcode, reason: e.message, origin, ip: req.socket.remoteAddress });

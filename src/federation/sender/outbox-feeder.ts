@@ -21,13 +21,18 @@ export interface FeedResult {
   events: number;
   /** Outbox rows queued. */
   rows: number;
+  /** The destinations that got rows. */
+  destinations: string[];
   /** Another process held the feeder lock: nothing was done. */
   busy: boolean;
+  /** Stopped at `maxPages` with more of the log to read. */
+  more: boolean;
 }
 
 export interface OutboxFeeder {
-  /** Feeds until the log is read to its commit-safe end (or another process is feeding). */
-  feed(): Promise<FeedResult>;
+  /** Feeds until the log is read to its commit-safe end (or another process is feeding),
+   *  or `maxPages` pages were fed. */
+  feed(maxPages?: number): Promise<FeedResult>;
   /** Whether the log holds events the feeder has not read yet (or it has no cursor yet). */
   behind(): Promise<boolean>;
 }
@@ -55,19 +60,43 @@ export function createOutboxFeeder(deps: OutboxFeederDeps): OutboxFeeder {
   const { db, serverName, log } = deps;
   const pageSize = deps.pageSize ?? 500;
   const allow = deps.allowDestination ?? (() => true);
+  // The feeder runs once or twice per append (the append's own wake, then its NOTIFY), and
+  // on PGlite every statement blocks the event loop, so what it can skip it remembers:
+  // - the last cursor it read or wrote: cursors only move forward, so when nothing is
+  //   visible after this one, nothing is after the stored one either: "is there anything to
+  //   feed?" is one statement instead of a locked transaction of five;
+  // - whether a room is an account room (its create event never changes);
+  // - the destinations that have a federation_destinations row (rows are never deleted).
+  let knownCursor: LogCursor | undefined;
+  const accountRoomCache = new Map<string, boolean>();
+  const knownDestinations = new Set<string>();
+
+  async function accountRoomsOf(trx: Db, roomIds: string[]): Promise<Set<string>> {
+    const unknown = roomIds.filter((r) => !accountRoomCache.has(r));
+    if (unknown.length > 0) {
+      // A room's create event is logged, with its room_state row, in the same transaction as
+      // or before any other event of the room, so a room read here has its answer already.
+      const found = await accountRoomsAmong(trx, unknown);
+      for (const r of unknown) accountRoomCache.set(r, found.has(r));
+    }
+    return new Set(roomIds.filter((r) => accountRoomCache.get(r) === true));
+  }
 
   /** One page in one transaction; returns undefined when the page was empty. */
   async function feedPage(): Promise<FeedResult | undefined> {
+    let cursorAfter: LogCursor | undefined;
     return db.transaction().execute(async (trx) => {
       const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${FEEDER_LOCK_KEY}) AS ok`.execute(trx);
-      if (!lock.rows[0]?.ok) return { events: 0, rows: 0, busy: true };
+      if (!lock.rows[0]?.ok) return { events: 0, rows: 0, destinations: [], busy: true, more: false };
       const cursor = await readCursor(trx);
       if (!cursor) {
         // A new server (or one that never federated): start from now rather than replay
         // history to peers; whatever they lack they fetch (backfill, get_missing_events).
-        await writeCursor(trx, await currentLogCursor(trx));
+        cursorAfter = await currentLogCursor(trx);
+        await writeCursor(trx, cursorAfter);
         return undefined;
       }
+      cursorAfter = cursor;
       // Read before writing anything: this transaction has no xid yet, so it does not hold
       // back the snapshot horizon that readLogAfter stays behind.
       const page = await readLogAfter(trx, cursor, pageSize);
@@ -75,7 +104,7 @@ export function createOutboxFeeder(deps: OutboxFeederDeps): OutboxFeeder {
 
       const candidates = page.events.filter((e) => shouldRelay(e.pdu, serverName));
       const roomIds = [...new Set(candidates.map((e) => e.pdu.room_id))];
-      const accountRooms = await accountRoomsAmong(trx, roomIds);
+      const accountRooms = await accountRoomsOf(trx, roomIds);
       const joined = await joinedServersByRoom(trx, roomIds);
       const rows: Array<{ destination: string; position: string; event_id: string; room_id: string }> = [];
       for (const e of candidates) {
@@ -85,9 +114,10 @@ export function createOutboxFeeder(deps: OutboxFeederDeps): OutboxFeeder {
         }
       }
       const destinations = [...new Set(rows.map((r) => r.destination))];
-      if (destinations.length > 0) {
+      const newDestinations = destinations.filter((d) => !knownDestinations.has(d));
+      if (newDestinations.length > 0) {
         await trx.insertInto('federation_destinations')
-          .values(destinations.map((destination) => ({ destination, last_success_ts: null, last_failure_ts: null, last_error: null, claimed_by: null, claimed_until_ts: null })))
+          .values(newDestinations.map((destination) => ({ destination, last_success_ts: null, last_failure_ts: null, last_error: null, claimed_by: null, claimed_until_ts: null })))
           .onConflict((oc) => oc.column('destination').doNothing()).execute();
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -95,21 +125,34 @@ export function createOutboxFeeder(deps: OutboxFeederDeps): OutboxFeeder {
           .onConflict((oc) => oc.columns(['destination', 'position']).doNothing()).execute();
       }
       await writeCursor(trx, page.cursor);
+      cursorAfter = page.cursor;
       if (rows.length > 0) log.debug({ events: page.events.length, rows: rows.length, destinations }, 'federation outbox fed');
-      return { events: page.events.length, rows: rows.length, busy: false };
+      return { events: page.events.length, rows: rows.length, destinations, busy: false, more: false };
+    }).then((result) => {
+      // Only once committed: a rolled-back page must neither hide a destination's missing
+      // row nor move the remembered cursor past events that were not queued.
+      if (cursorAfter) knownCursor = cursorAfter;
+      for (const d of result?.destinations ?? []) knownDestinations.add(d);
+      return result;
     });
   }
 
   return {
-    async feed() {
-      const total: FeedResult = { events: 0, rows: 0, busy: false };
-      for (;;) {
+    async feed(maxPages = Infinity) {
+      const total: FeedResult = { events: 0, rows: 0, destinations: [], busy: false, more: false };
+      const destinations = new Set<string>();
+      for (let pages = 0; ; pages++) {
+        if (pages >= maxPages) return { ...total, destinations: [...destinations], more: true };
+        // Until the log is read to its visible end, as seen from the remembered cursor.
+        if (knownCursor && (await readLogAfter(db, knownCursor, 1)).events.length === 0) break;
         const page = await feedPage();
-        if (!page) return total;
-        if (page.busy) return { ...total, busy: true };
+        if (!page) break;
+        if (page.busy) return { ...total, destinations: [...destinations], busy: true };
         total.events += page.events;
         total.rows += page.rows;
+        for (const d of page.destinations) destinations.add(d);
       }
+      return { ...total, destinations: [...destinations] };
     },
     async behind() {
       const cursor = await readCursor(db);

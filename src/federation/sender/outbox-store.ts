@@ -56,9 +56,7 @@ export async function candidateDestinations(db: Db, extra: readonly string[]): P
  * UPDATE's WHERE is re-checked under the row lock, so two senders cannot both win.
  */
 export async function claimDestination(db: Db, destination: string, me: string, now: number, leaseMs: number): Promise<DestinationRow | undefined> {
-  await db.insertInto('federation_destinations').values({ destination, last_success_ts: null, last_failure_ts: null, last_error: null, claimed_by: null, claimed_until_ts: null })
-    .onConflict((oc) => oc.column('destination').doNothing()).execute();
-  return db
+  const claim = () => db
     .updateTable('federation_destinations')
     .set({ claimed_by: me, claimed_until_ts: now + leaseMs })
     .where('destination', '=', destination)
@@ -66,6 +64,13 @@ export async function claimDestination(db: Db, destination: string, me: string, 
     .where((eb) => eb.or([eb('claimed_by', 'is', null), eb('claimed_by', '=', me), eb('claimed_until_ts', 'is', null), eb('claimed_until_ts', '<', now)]))
     .returning(DEST_COLUMNS)
     .executeTakeFirst();
+  const claimed = await claim();
+  if (claimed) return claimed;
+  // No row claimed: backing off, held by another sender, or no row yet (a destination with
+  // only EDUs waiting). Only in the last case is there something to create and claim.
+  const created = await db.insertInto('federation_destinations').values({ destination, last_success_ts: null, last_failure_ts: null, last_error: null, claimed_by: null, claimed_until_ts: null })
+    .onConflict((oc) => oc.column('destination').doNothing()).returning('destination').executeTakeFirst();
+  return created ? claim() : undefined;
 }
 
 export async function releaseDestination(db: Db, destination: string, me: string): Promise<void> {
@@ -134,6 +139,13 @@ export async function recordSuccess(
 
 /** After a failed attempt: keeps the rows, counts the failure, schedules the retry and
  *  gives up the lease. */
+/** Ends a destination's backoff (it was heard from); true if it was backing off. */
+export async function resetBackoff(db: Db, destination: string, now: number): Promise<boolean> {
+  const rows = await db.updateTable('federation_destinations').set({ retry_at_ts: now })
+    .where('destination', '=', destination).where('retry_at_ts', '>', now).returning('destination').execute();
+  return rows.length > 0;
+}
+
 export async function recordFailure(
   db: Db,
   opts: { destination: string; me: string; now: number; failures: number; retryAt: number; error: string },

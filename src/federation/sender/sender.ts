@@ -15,10 +15,13 @@ import { shouldAttempt } from './backoff.js';
 import { runDestination, type DestinationQueueContext, type SenderMetrics } from './destination-queue.js';
 import { createEduQueues } from './edu-queues.js';
 import { createOutboxFeeder } from './outbox-feeder.js';
-import { candidateDestinations, claimable, pendingCounts } from './outbox-store.js';
+import { candidateDestinations, claimable, pendingCounts, resetBackoff } from './outbox-store.js';
 import { joinedServersByRoom } from './room-servers.js';
 import { federationStatus, type DestinationStatus } from './status.js';
 import { eduTransactionId, MAX_PDUS_PER_TXN, type Edu } from './transaction.js';
+
+/** Log pages (of feedPageSize events) fed per round before due destinations are started. */
+const FEED_PAGES_PER_ROUND = 4;
 
 export interface FederationSenderDeps {
   db: Db;
@@ -35,7 +38,9 @@ export interface FederationSenderDeps {
   catchUpThreshold?: number;
   /** Deadline of one send (default 30 s). */
   requestTimeoutMs?: number;
-  /** How long a destination stays claimed without renewal (default 2 × request timeout + 10 s). */
+  /** How long a destination stays claimed without renewal (default 10 s; renewed while a
+   *  send is in flight). Short, so a process killed mid-send blocks its destinations for
+   *  at most this long after its restart (the new process is another holder). */
   leaseMs?: number;
   /** Period of the retry/poll timer (default 1000 ms; 0: no timer, for tests that drive it). */
   pollMs?: number;
@@ -54,6 +59,11 @@ export interface FederationSender {
   start(): Promise<void>;
   /** Stops; waits for the transactions in flight (at most the request timeout). */
   stop(): Promise<void>;
+  /**
+   * The server sent us an authenticated request, so it is up: retry it now rather than
+   * when its backoff ends (which after a long outage can be minutes away).
+   */
+  peerReachable(serverName: string): void;
   /** Sends an EDU to every server with a joined member in the room (best effort). */
   queueEdu(roomId: string, edu: Edu): void;
   status(): Promise<DestinationStatus[]>;
@@ -77,7 +87,8 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
     me: `${process.pid}-${instance}`,
     maxPdusPerTxn: Math.max(1, Math.min(deps.maxPdusPerTxn ?? MAX_PDUS_PER_TXN, MAX_PDUS_PER_TXN)),
     catchUpThreshold: deps.catchUpThreshold ?? 1000,
-    leaseMs: deps.leaseMs ?? 2 * requestTimeoutMs + 10_000,
+    leaseMs: deps.leaseMs ?? 10_000,
+    backingOff: new Set<string>(),
     requestTimeoutMs,
     metrics: deps.metrics,
     nextEduTxnId: () => eduTransactionId(instance, ++eduSeq),
@@ -85,6 +96,10 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
   };
 
   const inFlight = new Map<string, Promise<void>>();
+  // Destinations that got rows while their run was in flight. The run may already have found
+  // its queue empty and be on its way out, and the round skips destinations in flight, so
+  // without this those rows would wait for the next wake or tick (up to pollMs).
+  const rerun = new Set<string>();
   const eduLookups = new Set<Promise<void>>();
   let round: Promise<void> | undefined;
   let again = false;
@@ -104,15 +119,24 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
   }
 
   function startDestination(destination: string): void {
+    rerun.delete(destination);
     const run = runDestination(ctx, destination)
       .catch((err) => log.error({ err, destination }, 'federation sender: destination run failed'))
-      .finally(() => inFlight.delete(destination));
+      .finally(() => {
+        inFlight.delete(destination);
+        if (rerun.has(destination) && !stopping) startDestination(destination);
+      });
     inFlight.set(destination, run);
   }
 
   async function oneRound(): Promise<void> {
     try {
-      await feeder.feed();
+      // A bounded feed: under sustained appends, feeding to the visible end of the log can
+      // keep finding a few more events and not return, and then no destination would be
+      // started (or retried) below until the appends pause. What is left, the next round feeds.
+      const fed = await feeder.feed(FEED_PAGES_PER_ROUND);
+      for (const d of fed.destinations) if (inFlight.has(d)) rerun.add(d);
+      if (fed.more) again = true;
     } catch (err) {
       log.error({ err }, 'federation sender: feeding the outbox failed');
     }
@@ -126,6 +150,12 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
       return;
     }
     round = (async () => {
+      // One append wakes us twice, once directly (onAppended) and once by its NOTIFY, which
+      // on PGlite comes in the same turn of the event loop or the next. Starting on the next
+      // turn lets one round serve both, rather than a second round finding nothing to do
+      // (on PGlite every statement blocks the event loop; bench/federation-latency.ts
+      // --trace-sql counts them).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       do {
         again = false;
         await oneRound();
@@ -187,6 +217,17 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
       if (timer) clearInterval(timer);
       await unlisten?.();
       await settle();
+    },
+    peerReachable(server) {
+      // Most requests come from healthy peers: only one we failed to reach costs a statement.
+      if (!started || stopping || !ctx.backingOff.has(server)) return;
+      void resetBackoff(db, server, clock.now())
+        .then((reset) => {
+          if (!reset) return;
+          log.info({ destination: server }, 'federation destination heard from: retrying it now');
+          wake();
+        })
+        .catch((err) => log.warn({ err, destination: server }, 'federation sender: cannot reset a backoff'));
     },
     queueEdu(roomId, edu) {
       if (!started || stopping) return;

@@ -231,6 +231,31 @@ describe.each(testDatabaseOptions())('federation sender on $name', ({ name, opti
     expect(status).toMatchObject({ failures: 0, retry_at_ts: 0, pending: 0, sent_events: 75, last_success_ts: clock.now() });
   });
 
+  it('retries a backed-off peer as soon as it is heard from, not when its backoff ends', async () => {
+    const remote = await peer('fail500');
+    const p = await parts(await options());
+    const { roomId, channel } = await guildWith(p, remote.name);
+    await say(p, roomId, channel, 3);
+    await settle(p);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(60_000);
+      await settle(p);
+    }
+    let [status] = await federationStatus(p.database.db);
+    expect(status).toMatchObject({ failures: 5, retry_at_ts: clock.now() + 16_000 });
+    remote.mode = 'ok';
+    await settle(p);
+    expect(remote.accepted()).toEqual([]); // still backing off: nothing told us it is back
+    p.sender.peerReachable(remote.name); // e.g. it sent us a transaction
+    for (let i = 0; i < 50 && remote.accepted().length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await settle(p);
+    }
+    expect(remote.accepted()).toEqual(await roomEventIds(p, roomId));
+    [status] = await federationStatus(p.database.db);
+    expect(status).toMatchObject({ failures: 0, pending: 0 });
+  });
+
   it('keeps its queue and its place in the log across a restart', async () => {
     const remote = await peer('fail500');
     const dbOptions = await options();
