@@ -173,7 +173,9 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
       reject(verdict.reason);
       continue;
     }
-    const authEvents = await store.eventsById((ev.pdu.auth_events ?? []).filter((a) => !batchEvents.has(a)));
+    // Only events accepted earlier in this batch come from it; the rest (a duplicate resent
+    // with the batch, typically the create event) are in the log.
+    const authEvents = await store.eventsById((ev.pdu.auth_events ?? []).filter((a) => !batchKnown.has(a)));
     const own = authEventsState(ev, (a) => authEvents.get(a) ?? (batchKnown.has(a) ? batchEvents.get(a) : undefined));
     const ownVerdict = authorizeEvent(ev, own, { redacted });
     if (!ownVerdict.ok) {
