@@ -22,6 +22,10 @@ export function createAccounts(deps: { db: Db; clock: Clock; serverName: string;
   const recent = new Map<string, { user: UserRow; until: number }>();
   const TOKEN_CACHE_MS = 60_000;
   const TOKEN_CACHE_MAX = 10_000;
+  // Remote users known to have a row: every inbound transaction names its senders, and user
+  // rows are never deleted, so a hit needs no query.
+  const remoteKnown = new Set<string>();
+  const REMOTE_KNOWN_MAX = 200_000;
 
   async function issueToken(userId: string): Promise<string> {
     const token = newToken(userId);
@@ -50,14 +54,20 @@ export function createAccounts(deps: { db: Db; clock: Clock; serverName: string;
      * users (with their `@user:server` as nexus_id). Profiles are filled in later.
      */
     async ensureRemoteUsers(nexusIds: Iterable<string>): Promise<void> {
-      const wanted = [...new Set(nexusIds)].filter((id) => /^@[^:]+:.+$/.test(id) && !id.endsWith(`:${deps.serverName}`));
-      if (wanted.length === 0) return;
-      const known = new Set((await db.selectFrom('users').select('nexus_id').where('nexus_id', 'in', wanted).execute()).map((r) => r.nexus_id));
-      const rows = wanted.filter((id) => !known.has(id)).map((id) => ({
-        id: deps.newSnowflake(), nexus_id: id, username: id.slice(1, id.indexOf(':')), display_name: null, avatar: null,
-        bot: false, local: false, password_hash: null, created_ts: clock.now(),
-      }));
-      if (rows.length > 0) await db.insertInto('users').values(rows).onConflict((oc) => oc.column('nexus_id').doNothing()).execute();
+      const wanted = [...new Set(nexusIds)].filter((id) => !remoteKnown.has(id) && /^@[^:]+:.+$/.test(id) && !id.endsWith(`:${deps.serverName}`));
+      // In slices: a join brings every member of a guild at once, and a statement takes at
+      // most 65,535 parameters (9 per user row).
+      for (let i = 0; i < wanted.length; i += 5000) {
+        const slice = wanted.slice(i, i + 5000);
+        const known = new Set((await db.selectFrom('users').select('nexus_id').where('nexus_id', 'in', slice).execute()).map((r) => r.nexus_id));
+        const rows = slice.filter((id) => !known.has(id)).map((id) => ({
+          id: deps.newSnowflake(), nexus_id: id, username: id.slice(1, id.indexOf(':')), display_name: null, avatar: null,
+          bot: false, local: false, password_hash: null, created_ts: clock.now(),
+        }));
+        if (rows.length > 0) await db.insertInto('users').values(rows).onConflict((oc) => oc.column('nexus_id').doNothing()).execute();
+        if (remoteKnown.size + slice.length > REMOTE_KNOWN_MAX) remoteKnown.clear();
+        for (const id of slice) remoteKnown.add(id);
+      }
     },
 
     async login(login: string, password: string): Promise<{ user: UserRow; token: string }> {

@@ -103,13 +103,29 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   // What the views show: the current state, or the seed state once its outliers are projected.
   let shown: StateMap = batch.seedState && !head.stateGroup ? batch.seedState : current;
 
+  // The states after events already in the log. Every event of a fork asks for the states
+  // of all the guild's forward extremities, so they are fetched in one query up front and
+  // kept for the plan: the log does not change under it (the room's queue is ours).
+  const askedFor = new Set([...head.extremities, ...events.flatMap((e) => (Array.isArray(e.pdu.prev_events) ? e.pdu.prev_events : []))].filter((id) => !batchEvents.has(id)));
+  const groupOf = await eventStateGroups(db, [...askedFor]);
+  const knownGroups = new Map<string, Known>();
   async function knownState(eventId: string): Promise<Known | undefined> {
     const inBatch = batchKnown.get(eventId);
     if (inBatch) return inBatch;
-    const row = (await eventStateGroups(db, [eventId])).get(eventId);
+    if (!askedFor.has(eventId)) {
+      askedFor.add(eventId);
+      const row = (await eventStateGroups(db, [eventId])).get(eventId);
+      if (row) groupOf.set(eventId, row);
+    }
+    const row = groupOf.get(eventId);
     if (!row) return undefined;
-    const g = await store.group(row.group);
-    return { ref: { id: g.id }, chain: g.chain, state: await store.stateOfGroup(g.id) };
+    let known = knownGroups.get(row.group);
+    if (!known) {
+      const g = await store.group(row.group);
+      known = { ref: { id: g.id }, chain: g.chain, state: await store.stateOfGroup(g.id) };
+      knownGroups.set(row.group, known);
+    }
+    return known;
   }
 
   async function resolve(parts: Known[]): Promise<Known> {
@@ -232,7 +248,11 @@ function changedSlots(from: StateMap, to: StateMap): string[] {
 }
 
 async function existingIds(db: Db, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', ids).execute();
-  return new Set(rows.map((r) => r.event_id));
+  const out = new Set<string>();
+  // A join's state can hold more ids than one statement takes parameters (65,535).
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', ids.slice(i, i + 10_000)).execute();
+    for (const r of rows) out.add(r.event_id);
+  }
+  return out;
 }

@@ -4,12 +4,15 @@ import { notifyOnCommit, type Db } from './database.js';
 import { getLoggedEvent, insertEvents, type LoggedEvent } from './event-log.js';
 import { insertEventStates } from './state-groups.js';
 import type { DagPlan, GroupRef } from './dag-plan.js';
-import { projectEvent } from './projections/project-event.js';
+import { isAccountRoom, projectEvent } from './projections/project-event.js';
+import { memberValues } from './projections/guild-state-projection.js';
 import { projectMessages } from './projections/message-projection.js';
-import { EventType, type StoredEvent } from '../events/event-types.js';
+import { EventType, type MemberContent, type StoredEvent } from '../events/event-types.js';
 
 /** The channel on which every append is announced (LISTEN/NOTIFY wakes log readers). */
 export const LOG_NOTIFY_CHANNEL = 'nexus_log';
+
+const EVENT_ROWS_PER_INSERT = 5000;
 
 /** A room's head: the expected version for the next append, the DAG's tips, and the group of its current state. */
 export interface RoomHead {
@@ -71,7 +74,10 @@ export async function appendToRoom(
   receivedTs: number,
 ): Promise<{ logged: LoggedEvent[]; head: RoomHead; groups: Array<{ id: string; chain: number }> }> {
   return db.transaction().execute(async (trx) => {
-    const rows = await insertEvents(trx, events, receivedTs);
+    // A statement takes at most 65,535 parameters (9 per event row): a join's state of a
+    // big guild is written in several inserts.
+    const rows: LoggedEvent[] = [];
+    for (let i = 0; i < events.length; i += EVENT_ROWS_PER_INSERT) rows.push(...(await insertEvents(trx, events.slice(i, i + EVENT_ROWS_PER_INSERT), receivedTs)));
     const written: Array<{ id: string; chain: number }> = [];
     const idOf = (ref: GroupRef): string => ('id' in ref ? ref.id : written[ref.index].id);
     for (const g of plan.groups) {
@@ -116,6 +122,15 @@ async function projectPlanned(trx: Db, rows: LoggedEvent[], plan: DagPlan, state
       i = j;
       continue;
     }
+    if (isMemberRun(rows, plan, i, state) && isMemberRun(rows, plan, i + 1, state)) {
+      // A run of member events (a join brings a guild's whole membership): the same rows as
+      // projecting them one by one, in a few multi-row statements instead of four each.
+      let j = i + 2;
+      while (isMemberRun(rows, plan, j, state)) j++;
+      await projectMembers(trx, rows.slice(i, j), state);
+      i = j;
+      continue;
+    }
     if (step.self) {
       await projectEvent(trx, rows[i], state);
       applyInPlace(state, rows[i]);
@@ -129,6 +144,52 @@ async function projectPlanned(trx: Db, rows: LoggedEvent[], plan: DagPlan, state
     }
     i++;
   }
+}
+
+/** Whether rows[i] is a guild member event projected as itself (and nothing else) by the plan. */
+function isMemberRun(rows: LoggedEvent[], plan: DagPlan, i: number, state: Map<string, StoredEvent>): boolean {
+  if (i >= rows.length) return false;
+  const step = plan.project[i];
+  return rows[i].pdu.type === EventType.Member && typeof rows[i].pdu.state_key === 'string' && step.self && !step.slots?.length && !isAccountRoom(rows[i].pdu, state);
+}
+
+/** projectEvent over a run of member events of one guild (see guild-state-projection.ts), batched. */
+async function projectMembers(trx: Db, run: LoggedEvent[], state: Map<string, StoredEvent>): Promise<void> {
+  const roomId = run[0].pdu.room_id;
+  // Later events win their slot, as when applied one after another.
+  const slots = new Map<string, { room_id: string; type: string; state_key: string; event_id: string }>();
+  for (const ev of run) slots.set(ev.pdu.state_key!, { room_id: roomId, type: ev.pdu.type, state_key: ev.pdu.state_key!, event_id: ev.event_id });
+  for (const chunk of slices([...slots.values()], 10_000)) {
+    await trx.insertInto('room_state').values(chunk)
+      .onConflict((oc) => oc.columns(['room_id', 'type', 'state_key']).doUpdateSet((eb) => ({ event_id: eb.ref('excluded.event_id') }))).execute();
+  }
+  const guildId = (await trx.selectFrom('guilds').select('id').where('room_id', '=', roomId).executeTakeFirstOrThrow()).id;
+  // Each member's row before the run, then each event folded in order (a join keeps the first join's time).
+  const before = new Map<string, { membership: string; joined_ts: number | string | null }>();
+  for (const users of slices([...slots.keys()], 10_000)) {
+    const found = await trx.selectFrom('members').select(['user_id', 'membership', 'joined_ts']).where('room_id', '=', roomId).where('user_id', 'in', users).execute();
+    for (const r of found) before.set(r.user_id, { membership: r.membership, joined_ts: r.joined_ts });
+  }
+  const rows = new Map<string, { room_id: string; user_id: string; guild_id: string } & ReturnType<typeof memberValues>>();
+  for (const ev of run) {
+    const user = ev.pdu.state_key!;
+    const values = memberValues(ev.pdu.content as unknown as MemberContent, before.get(user), ev.pdu.origin_server_ts);
+    before.set(user, { membership: values.membership, joined_ts: values.joined_ts });
+    rows.set(user, { room_id: roomId, user_id: user, guild_id: guildId, ...values });
+    applyInPlace(state, ev);
+  }
+  for (const chunk of slices([...rows.values()], 5000)) {
+    await trx.insertInto('members').values(chunk)
+      .onConflict((oc) => oc.columns(['room_id', 'user_id']).doUpdateSet((eb) => ({
+        membership: eb.ref('excluded.membership'), nick: eb.ref('excluded.nick'), roles: eb.ref('excluded.roles'), joined_ts: eb.ref('excluded.joined_ts'),
+      }))).execute();
+  }
+}
+
+function slices<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** Loads a room's current state from the room_state projection. */

@@ -58,6 +58,16 @@ export function applyChain(rows: GroupRow[], base?: StateIds): Map<string, strin
   return state;
 }
 
+/** Ids per `IN (...)` list and rows per multi-row insert: a statement takes at most 65,535
+ *  parameters, and a join brings the whole state of a guild (tens of thousands of events). */
+const CHUNK = 10_000;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 export interface EventStateRow {
   event_id: string;
   room_id: string;
@@ -66,27 +76,31 @@ export interface EventStateRow {
 }
 
 export async function insertEventStates(trx: Db, rows: EventStateRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await trx.insertInto('event_state').values(rows).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+  for (const chunk of chunks(rows)) await trx.insertInto('event_state').values(chunk).onConflict((oc) => oc.column('event_id').doNothing()).execute();
 }
 
 /** The group after each of `eventIds` whose state is known (outliers and unknown ids are absent). */
 export async function eventStateGroups(db: Db, eventIds: readonly string[]): Promise<Map<string, { group: string; softFailed: boolean }>> {
   const out = new Map<string, { group: string; softFailed: boolean }>();
-  if (eventIds.length === 0) return out;
-  const rows = await db.selectFrom('event_state').select(['event_id', 'state_group', 'soft_failed']).where('event_id', 'in', [...eventIds]).execute();
-  for (const r of rows) out.set(r.event_id, { group: String(r.state_group), softFailed: r.soft_failed });
+  for (const ids of chunks(eventIds)) {
+    const rows = await db.selectFrom('event_state').select(['event_id', 'state_group', 'soft_failed']).where('event_id', 'in', ids).execute();
+    for (const r of rows) out.set(r.event_id, { group: String(r.state_group), softFailed: r.soft_failed });
+  }
   return out;
 }
 
 export async function rejectedEvents(db: Db, eventIds: readonly string[]): Promise<Map<string, string>> {
-  if (eventIds.length === 0) return new Map();
-  const rows = await db.selectFrom('rejected_events').select(['event_id', 'reason']).where('event_id', 'in', [...eventIds]).execute();
-  return new Map(rows.map((r) => [r.event_id, r.reason]));
+  const out = new Map<string, string>();
+  for (const ids of chunks(eventIds)) {
+    const rows = await db.selectFrom('rejected_events').select(['event_id', 'reason']).where('event_id', 'in', ids).execute();
+    for (const r of rows) out.set(r.event_id, r.reason);
+  }
+  return out;
 }
 
 export async function recordRejections(trx: Db, rows: Array<{ event_id: string; room_id: string; reason: string }>, receivedTs: number): Promise<void> {
-  if (rows.length === 0) return;
-  await trx.insertInto('rejected_events').values(rows.map((r) => ({ ...r, received_ts: receivedTs })))
-    .onConflict((oc) => oc.column('event_id').doNothing()).execute();
+  for (const chunk of chunks(rows)) {
+    await trx.insertInto('rejected_events').values(chunk.map((r) => ({ ...r, received_ts: receivedTs })))
+      .onConflict((oc) => oc.column('event_id').doNothing()).execute();
+  }
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { EventType, serverOf, type Pdu, type StoredEvent } from '../../events/event-types.js';
 import { inspectPdu } from '../../events/finalize-event.js';
 import { redactPdu } from '../../events/redaction.js';
@@ -11,6 +12,9 @@ import type { RemoteKeyStore } from '../remote-keys.js';
 
 /** Larger events are refused (the canonical JSON of the event, in bytes). */
 export const MAX_PDU_BYTES = 65_536;
+
+/** Checks one Ed25519 signature over `canonical` (verifyCanonical, or the same on another thread). */
+export type SignatureVerifier = (canonical: string, signatureBase64: string, publicKey: KeyObject) => boolean | Promise<boolean>;
 
 export type PduCheck =
   | { ok: true; event: StoredEvent; redacted: boolean }
@@ -39,7 +43,7 @@ export function pduShapeError(raw: unknown): string | undefined {
  * an Ed25519 signature of its origin server with a key valid at origin_server_ts (and, for
  * a join through an invite, of the inviter's server — unless that is `notYetSignedBy`).
  */
-export async function checkPdu(raw: unknown, roomId: string | undefined, keys: RemoteKeyStore, opts: { notYetSignedBy?: string } = {}): Promise<PduCheck> {
+export async function checkPdu(raw: unknown, roomId: string | undefined, keys: RemoteKeyStore, opts: { notYetSignedBy?: string; verify?: SignatureVerifier } = {}): Promise<PduCheck> {
   const shape = pduShapeError(raw);
   if (shape) return { ok: false, reason: shape };
   const pdu = raw as unknown as Pdu;
@@ -64,7 +68,7 @@ export async function checkPdu(raw: unknown, roomId: string | undefined, keys: R
   if (pdu.type === EventType.Member && typeof authorisedBy === 'string' && authorisedBy.includes(':')) signers.add(serverOf(authorisedBy));
   if (opts.notYetSignedBy !== undefined && opts.notYetSignedBy !== pdu.origin) signers.delete(opts.notYetSignedBy); // send_join: we co-sign next
   for (const server of signers) {
-    const why = await signatureProblem(pdu, server, inspection.signingCanonical, keys);
+    const why = await signatureProblem(pdu, server, inspection.signingCanonical, keys, opts.verify ?? verifyCanonical);
     if (why) return { ok: false, eventId, reason: why };
   }
   if (!inspection.contentHashMatches) return { ok: true, event: { event_id: eventId, pdu: redactPdu(pdu) }, redacted: true };
@@ -72,7 +76,7 @@ export async function checkPdu(raw: unknown, roomId: string | undefined, keys: R
 }
 
 /** Undefined when some signature of `server` on the event verifies; else why not. */
-async function signatureProblem(pdu: Pdu, server: string, signingCanonical: string, keys: RemoteKeyStore): Promise<string | undefined> {
+async function signatureProblem(pdu: Pdu, server: string, signingCanonical: string, keys: RemoteKeyStore, verify: SignatureVerifier): Promise<string | undefined> {
   const sigs = pdu.signatures[server];
   if (!isRecord(sigs) || Object.keys(sigs).length === 0) return `the event is not signed by ${server}`;
   let why = `no signature of ${server} verified`;
@@ -83,7 +87,7 @@ async function signatureProblem(pdu: Pdu, server: string, signingCanonical: stri
       why = `key ${keyId} of ${server}: ${found.reason}`;
       continue;
     }
-    if (verifyCanonical(signingCanonical, sig, found.key.publicKey)) return undefined;
+    if (await verify(signingCanonical, sig, found.key.publicKey)) return undefined;
     why = `the signature by ${server} ${keyId} does not verify`;
   }
   return why;
