@@ -24,7 +24,8 @@ import { EventType } from '../src/events/event-types.js';
 import { parseFlags } from './lib/args.js';
 import { benchBackend } from './lib/backend.js';
 import { startCpuProfile } from './lib/cpu-profile.js';
-import { forkRole, freeLoopbackPort, parentInbox, runAsChild } from './lib/fed-child.js';
+import { forkRole, parentInbox, runAsChild } from './lib/fed-child.js';
+import { freePort } from './lib/federation-cluster.js';
 import { joinThroughInvite, messageChain, signedTransaction, startFakePeer, type SignedTransaction } from './lib/fed-peer.js';
 import { machineCpuWindow, machineInfo } from './lib/machine.js';
 import { postgresBackendsCpu } from './lib/process-cpu.js';
@@ -62,7 +63,7 @@ async function main(flags: Flags): Promise<void> {
   let hs: Awaited<ReturnType<typeof startHomeserver>> | undefined;
   try {
     const { serverName: peerName } = await peer.next<{ serverName: string }>('listening');
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const serverName = `127.0.0.1:${port}`;
     const config = {
       ...loadConfig({}, { port: String(port), 'data-dir': backend.dataDir, 'server-name': serverName, 'log-level': 'silent' }),

@@ -20,7 +20,8 @@ import { createLogger, silentLogger } from '../src/log.js';
 import { parseFlags } from './lib/args.js';
 import { benchBackend } from './lib/backend.js';
 import { startCpuProfile } from './lib/cpu-profile.js';
-import { forkRole, freeLoopbackPort, parentInbox, runAsChild } from './lib/fed-child.js';
+import { forkRole, parentInbox, runAsChild } from './lib/fed-child.js';
+import { freePort } from './lib/federation-cluster.js';
 import { addLocalUsers, addMembers } from './lib/fed-guild.js';
 import { machineCpuWindow, machineInfo } from './lib/machine.js';
 import { processCpuMs } from './lib/process-cpu.js';
@@ -91,7 +92,7 @@ async function main(flags: Flags): Promise<void> {
     let sql: unknown;
     for (let j = 0; j < flags.joins; j++) {
       const backend = await benchBackend();
-      const port = await freeLoopbackPort();
+      const port = await freePort();
       const config = {
         ...loadConfig({}, { port: String(port), 'data-dir': backend.dataDir, 'server-name': `127.0.0.1:${port}`, 'log-level': 'silent' }),
         rateLimits: false,
@@ -219,7 +220,7 @@ async function runResident(): Promise<void> {
   const inbox = parentInbox();
   const setup = await inbox.next<{ members: number; messages: number; fanout: boolean }>('setup');
   const backend = await benchBackend();
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const serverName = `127.0.0.1:${port}`;
   const config = {
     ...loadConfig({}, { port: String(port), 'data-dir': backend.dataDir, 'server-name': serverName, 'log-level': 'silent' }),

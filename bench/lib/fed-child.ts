@@ -3,7 +3,6 @@
 // the other side of a federation exchange in its own process keeps its CPU off the
 // measured server's event loop (as far as a shared 2-core box allows).
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 
 export interface BenchChild {
   proc: ChildProcess;
@@ -76,16 +75,4 @@ export async function runAsChild(body: () => Promise<void>): Promise<void> {
     process.send!({ type: 'error', error: String((err as Error)?.stack ?? err) });
   }
   process.disconnect();
-}
-
-/** A TCP port free on 127.0.0.1 now: a federating server's name carries its port, so it is chosen before the server listens. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
