@@ -27,6 +27,8 @@ export interface FanoutContext {
    * at hand — unlike the room writer's cache, which a fast log reader can overtake.
    */
   stateFor(ev: LoggedEvent): Promise<StateMap>;
+  /** Drops a room's state, to be reloaded from the views by the next stateFor. */
+  forgetState(roomId: string): void;
   /** When a member joined (cached until their membership changes). */
   joinedTs(roomId: string, nexusId: string): Promise<number | undefined>;
   forgetMember(roomId: string, nexusId: string): void;
@@ -75,6 +77,9 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
         states.set(roomId, (state = next));
       }
       return state;
+    },
+    forgetState(roomId) {
+      states.delete(roomId);
     },
     async joinedTs(roomId, nexusId) {
       const k = `${roomId}|${nexusId}`;

@@ -83,7 +83,8 @@ async function dispatchMembership(ctx: FanoutContext, ev: LoggedEvent, guild: Gu
   if (now === 'join' && was !== 'join') {
     const member = await presentMember(ctx.db, guild, target);
     if (member) publish('GUILD_MEMBER_ADD', { ...member, guild_id: guild.id }, Intent.GUILD_MEMBERS, members);
-    if (userRow) publish('GUILD_CREATE', { ...(await presentGuildCreate(ctx.db, guild, target)) }, Intent.GUILDS, self);
+    // Only our own users have gateway sessions here; a remote joiner's server tells them.
+    if (userRow?.local) publish('GUILD_CREATE', { ...(await presentGuildCreate(ctx.db, guild, target)) }, Intent.GUILDS, self);
   } else if (now === 'join') {
     const member = await presentMember(ctx.db, guild, target);
     if (member) publish('GUILD_MEMBER_UPDATE', { guild_id: guild.id, ...member }, Intent.GUILD_MEMBERS, members);

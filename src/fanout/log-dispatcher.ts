@@ -18,6 +18,13 @@ export function createLogDispatcher(ctx: FanoutContext, log: Logger) {
       try {
         const guild = await ctx.guild(ev.pdu.room_id);
         if (!guild) continue;
+        if (ev.outlier) {
+          // State and history a peer vouched for (a join, a gap) are not news: the joiner
+          // gets them in one GUILD_CREATE when their join is dispatched. A state outlier
+          // may have moved the views, so the room's state is reread from them.
+          if (isStateEvent(ev.pdu)) ctx.forgetState(ev.pdu.room_id);
+          continue;
+        }
         const state = await ctx.stateFor(ev);
         if (isStateEvent(ev.pdu)) await (guild.kind === 'dm' ? dispatchDmStateEvent : dispatchStateEvent)(ctx, ev, guild, state);
         else await dispatchMessageEvent(ctx, ev, guild, state);

@@ -6,6 +6,11 @@ import type { Db } from './database.js';
 export interface LoggedEvent extends StoredEvent {
   position: string;
   received_ts: number;
+  /**
+   * Set by readLogAfter: the event is in the log but not in our DAG (state and history a
+   * peer sent with a join or for a gap), so it is not news to dispatch.
+   */
+  outlier?: boolean;
 }
 
 /** Where a reader of the log has got to: events are read in (txid, position) order. */
@@ -40,10 +45,12 @@ export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: n
   return events.map((e) => ({ ...e, position: positions.get(e.event_id)!, received_ts: receivedTs }));
 }
 
-type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string };
+type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string; outlier?: boolean };
 
 function toLogged(row: EventRow): LoggedEvent {
-  return { event_id: row.event_id, pdu: JSON.parse(row.pdu) as Pdu, position: String(row.position), received_ts: Number(row.received_ts) };
+  const ev: LoggedEvent = { event_id: row.event_id, pdu: JSON.parse(row.pdu) as Pdu, position: String(row.position), received_ts: Number(row.received_ts) };
+  if (row.outlier) ev.outlier = true;
+  return ev;
 }
 
 /**
@@ -53,7 +60,9 @@ function toLogged(row: EventRow): LoggedEvent {
  */
 export async function readLogAfter(db: Db, cursor: LogCursor, limit: number): Promise<{ events: LoggedEvent[]; cursor: LogCursor }> {
   const { rows } = await sql<EventRow & { txid: string }>`
-    SELECT event_id, pdu, position, received_ts, txid::text AS txid FROM events
+    SELECT event_id, pdu, position, received_ts, txid::text AS txid,
+      NOT EXISTS (SELECT 1 FROM event_state s WHERE s.event_id = events.event_id) AS outlier
+    FROM events
     WHERE (txid, position) > (${cursor.txid}::xid8, ${cursor.position}::bigint)
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY txid, position

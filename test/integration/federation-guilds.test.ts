@@ -56,10 +56,23 @@ describe('guilds across three homeservers', () => {
     const aGeneral = aChannels.find((ch: { name: string }) => ch.name === general.name);
     expect(aGeneral).toBeDefined();
 
+    // Carol is online when she joins: her gateway gets the guild once, whole, and the
+    // history fetched with the join is readable but is not news (no MESSAGE_CREATE).
+    expect((await bob.api.post(`/channels/${general.id}/messages`, { content: 'before carol' })).status).toBe(200);
     const carol = await registerUser(c.url, 'carol');
+    const carolGateway = await GatewayClient.connect(c.gatewayUrl, carol.token);
     expect((await carol.api.post(`/invites/${invite.code}@${nb}`, {})).status).toBe(200);
     const cGuildId = (await carol.api.get('/users/@me/guilds')).body[0].id;
     const cGeneral = (await carol.api.get(`/guilds/${cGuildId}/channels`)).body.find((ch: { name: string }) => ch.name === general.name);
+    const created = await carolGateway.waitFor((d) => d.t === 'GUILD_CREATE' && d.d.id === cGuildId);
+    expect(created.d.name).toBe('Federated Hall');
+    expect(created.d.channels.map((ch: { id: string }) => ch.id)).toContain(cGeneral.id);
+    expect(created.d.members.map((m: { user: { username: string } }) => m.user.username).sort()).toEqual(['alice', 'bob', 'carol']);
+    const history = await eventually('history on C', async () => {
+      const page = (await carol.api.get(`/channels/${cGeneral.id}/messages?limit=10`)).body as Array<{ content: string }>;
+      return page.some((m) => m.content === 'before carol') ? page : undefined;
+    });
+    expect(history.length).toBeGreaterThan(0);
 
     // B sees both remote members, with their @user:server ids and local snowflakes.
     const members = await eventually('remote members on B', async () => {
@@ -69,13 +82,14 @@ describe('guilds across three homeservers', () => {
     expect(members.map((m) => m.user.username).sort()).toEqual(['alice', 'bob', 'carol']);
 
     const aliceGateway = await GatewayClient.connect(a.gatewayUrl, alice.token);
-    const carolGateway = await GatewayClient.connect(c.gatewayUrl, carol.token);
     try {
       // B → A and C.
       const hello = (await bob.api.post(`/channels/${general.id}/messages`, { content: 'hello from b' })).body;
       const onA = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hello from b');
       expect(onA.d.channel_id).toBe(aGeneral.id);
       await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'hello from b');
+      expect(carolGateway.of('GUILD_CREATE').filter((d) => d.d.id === cGuildId)).toHaveLength(1);
+      expect(carolGateway.of('MESSAGE_CREATE').filter((d) => d.d.content === 'before carol')).toHaveLength(0);
 
       // A → B and C.
       const reply = (await alice.api.post(`/channels/${aGeneral.id}/messages`, { content: 'hi bob, from a' }));
