@@ -101,14 +101,19 @@ export function createFederationClient(opts: FederationClientOptions): Federatio
     }
 
     let res: Dispatcher.ResponseData;
+    const signal = AbortSignal.timeout(ro.timeoutMs ?? timeoutMs);
+    const exchange = () => request(target.baseUrl + path, { dispatcher, method: method as Dispatcher.HttpMethod, headers, body, signal });
     try {
-      res = await request(target.baseUrl + path, {
-        dispatcher,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal: AbortSignal.timeout(ro.timeoutMs ?? timeoutMs),
-      });
+      try {
+        res = await exchange();
+      } catch (err) {
+        // A pooled keep-alive socket the peer had already closed (our event loop was busy
+        // past its idle timeout) fails before any answer. Every federation request is
+        // idempotent (reads, and PUTs keyed by a transaction or event id), so try once
+        // more on a fresh socket rather than lose, say, the history fetched with a join.
+        if (!isStaleSocket(err)) throw err;
+        res = await exchange();
+      }
     } catch (err) {
       throw fail({ kind: classifyError(err), detail: (err as Error).message, cause: err });
     }
@@ -144,6 +149,18 @@ export function createFederationClient(opts: FederationClientOptions): Federatio
       await ownAgent?.close();
     },
   };
+}
+
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** The connection died under the request before the peer answered anything. */
+function isStaleSocket(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && STALE_SOCKET_CODES.has(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** A peer's `{errcode, error}`, when its error body is one. */

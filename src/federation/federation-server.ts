@@ -115,7 +115,7 @@ export function createFederation(deps: FederationDeps): Federation {
   }));
   const signingKey = () => deps.keys().current;
   router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));
-  const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers };
+  const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log };
   router.use(inviteRouter({
     db: deps.db, serverName: deps.serverName, signingKey, keys: keyStore, writer: deps.writer,
     join: (server, roomId, userId) => joinRemoteRoom(joinDeps, server, roomId, userId),

@@ -186,3 +186,55 @@ describe('timeouts', () => {
     await c.close();
   });
 });
+
+describe('connections dropped before an answer', () => {
+  // A raw peer that reads each request and then either answers or drops the socket, as a
+  // peer does with a keep-alive socket it has already timed out.
+  async function peerThat(drops: number): Promise<{ name: string; requests: () => number; auths: string[]; close: () => Promise<void> }> {
+    let seen = 0;
+    const auths: string[] = [];
+    const sockets = new Set<Socket>();
+    const server = createNetServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('data', (chunk) => {
+        if (!String(chunk).includes('\r\n\r\n')) return;
+        seen += 1;
+        auths.push(/^authorization: (.*)$/im.exec(String(chunk))?.[1] ?? '');
+        if (seen <= drops) return void s.destroy();
+        const body = JSON.stringify({ ok: true, attempt: seen });
+        s.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      name: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+      requests: () => seen,
+      auths,
+      close: async () => {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
+
+  it('is retried once on a fresh connection, with the same signed request', async () => {
+    const p = await peerThat(1);
+    const c = client();
+    expect(await c.put(p.name, '/send/t1', { pdus: [] })).toEqual({ ok: true, attempt: 2 });
+    expect(p.requests()).toBe(2);
+    expect(p.auths[0]).toMatch(/^X-Nexus /);
+    expect(p.auths[1]).toBe(p.auths[0]);
+    await c.close();
+    await p.close();
+  });
+
+  it('twice in a row → unreachable, after exactly two attempts', async () => {
+    const p = await peerThat(Infinity);
+    const c = client();
+    expect(await failure(c.get(p.name, '/ok'))).toMatchObject({ kind: 'unreachable', status: undefined });
+    expect(p.requests()).toBe(2);
+    await c.close();
+    await p.close();
+  });
+});

@@ -10,6 +10,7 @@ import { checkPdu } from '../inbound/check-pdu.js';
 import { byDepth, usersNamedBy } from '../inbound/receive-pdus.js';
 import { verifyState } from '../inbound/verify-state.js';
 import type { StoredEvent } from '../../events/event-types.js';
+import type { Logger } from 'pino';
 
 export interface RemoteJoinDeps {
   serverName: string;
@@ -19,6 +20,7 @@ export interface RemoteJoinDeps {
   keys: RemoteKeyStore;
   writer: Pick<RoomWriter, 'submitRemote'>;
   ensureUsers: (ids: string[]) => Promise<void>;
+  log: Pick<Logger, 'warn'>;
 }
 
 /** The resident server refused, or answered with something we can't trust. */
@@ -93,8 +95,9 @@ async function backfill(deps: RemoteJoinDeps, server: string, roomId: string, jo
     }
     await deps.ensureUsers(usersNamedBy(events));
     await deps.writer.submitRemote(roomId, { events: [], outliers: byDepth(events) });
-  } catch {
+  } catch (err) {
     // History is a nicety: the join stands without it.
+    deps.log.warn({ err, server, roomId }, 'could not fetch the history before a join');
   }
 }
 
