@@ -13,6 +13,7 @@ import type { ServerKeys } from './server-keys.js';
 import type { TrustPolicy } from './trust.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
 import type { StateStore } from '../store/state-store.js';
+import { createVerifierPool } from './inbound/verifier-pool.js';
 import { createPduReceiver } from './inbound/receive-pdus.js';
 import { roomExists } from '../store/append-events.js';
 import { transactionRouter } from './inbound/transaction-route.js';
@@ -106,7 +107,8 @@ export function createFederation(deps: FederationDeps): Federation {
     res.json(await localDirectory(deps.db, deps.serverName, { q, limit: n, after }));
   });
 
-  const receiver = createPduReceiver({ db: deps.db, writer: deps.writer, keys: keyStore, client, ensureUsers: deps.ensureUsers, log: deps.log });
+  const verifiers = createVerifierPool();
+  const receiver = createPduReceiver({ db: deps.db, writer: deps.writer, keys: keyStore, client, ensureUsers: deps.ensureUsers, log: deps.log, verifiers });
   router.use(transactionRouter({ db: deps.db, clock: deps.clock, receiver, onEdu: deps.onEdu }));
   router.use(readEndpointsRouter({
     db: deps.db, serverName: deps.serverName, clock: deps.clock,
@@ -143,6 +145,7 @@ export function createFederation(deps: FederationDeps): Federation {
       invite: (invite, state) => sendInvite(client, invite, state),
     },
     async close() {
+      await verifiers.close();
       await client.close();
       await resolver.close();
     },

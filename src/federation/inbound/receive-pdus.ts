@@ -7,7 +7,8 @@ import type { FederationClient } from '../federation-client.js';
 import type { RemoteKeyStore } from '../remote-keys.js';
 import { FEDERATION_PATH_PREFIX } from '../request-auth-middleware.js';
 import { checkPdu, type PduCheck } from './check-pdu.js';
-import { createParallelVerifier, verifyState, type ParallelVerifier } from './verify-state.js';
+import { verifyState } from './verify-state.js';
+import type { VerifierPool } from './verifier-pool.js';
 import { byDepthThenId } from '../read-endpoints/dag-walk.js';
 import { roomExists } from '../../store/append-events.js';
 
@@ -22,15 +23,15 @@ export interface PduReceiverDeps {
   /** Gives the users an event names a row here (accounts.ensureRemoteUsers). */
   ensureUsers: (nexusIds: string[]) => Promise<void>;
   log: Logger;
+  /** Worker threads for the signatures of big transactions (owned by the federation). */
+  verifiers: VerifierPool;
   /** Rounds of get_missing_events (each up to 100 events) before falling back to /state. */
   maxGapRounds?: number;
 }
 
 const GAP_PAGE = 100;
-/** Transactions with this many PDUs have their signatures checked on a worker thread. */
+/** Transactions with this many PDUs have their signatures checked on worker threads. */
 const PARALLEL_MIN_PDUS = 8;
-/** The worker ends after this long without a transaction that needed it. */
-const VERIFIER_IDLE_MS = 10_000;
 
 /**
  * Receives peers' PDUs (spec/federation.md, "Receiving PDUs"): checks each one's hash and
@@ -41,27 +42,6 @@ const VERIFIER_IDLE_MS = 10_000;
 export function createPduReceiver(deps: PduReceiverDeps) {
   const maxRounds = deps.maxGapRounds ?? 200;
 
-  // Signature checks of big transactions go to a worker thread, which the event loop (JSON,
-  // auth, the database) can then overlap; the worker is shared by concurrent transactions
-  // and ends when they stop coming.
-  let verifier: ParallelVerifier | undefined;
-  let verifierUsers = 0;
-  let verifierIdle: NodeJS.Timeout | undefined;
-  function acquireVerifier(): ParallelVerifier {
-    clearTimeout(verifierIdle);
-    verifierUsers++;
-    return (verifier ??= createParallelVerifier({ shareHere: false, unref: true }));
-  }
-  function releaseVerifier(): void {
-    if (--verifierUsers > 0) return;
-    verifierIdle = setTimeout(() => {
-      const v = verifier;
-      verifier = undefined;
-      void v?.close();
-    }, VERIFIER_IDLE_MS);
-    verifierIdle.unref();
-  }
-
   /** checkPdu for each, all at once (the same answers as one by one). */
   async function checkAll(raws: unknown[]): Promise<PduCheck[]> {
     if (raws.length < PARALLEL_MIN_PDUS) {
@@ -69,12 +49,7 @@ export function createPduReceiver(deps: PduReceiverDeps) {
       for (const raw of raws) out.push(await checkPdu(raw, undefined, deps.keys));
       return out;
     }
-    const v = acquireVerifier();
-    try {
-      return await Promise.all(raws.map((raw) => checkPdu(raw, undefined, deps.keys, { verify: v.verify })));
-    } finally {
-      releaseVerifier();
-    }
+    return deps.verifiers.use((verify) => Promise.all(raws.map((raw) => checkPdu(raw, undefined, deps.keys, { verify }))));
   }
 
   async function receive(origin: string, raws: unknown[]): Promise<PduResults> {
