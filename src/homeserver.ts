@@ -115,6 +115,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     typing,
     gatewayUrl: () => gatewayUrl,
     joinRemote: federation ? (code, server, userId) => federation.joinRemote(code, server, userId) : undefined,
+    olderHistory: federation ? (roomId) => federation.history.older(roomId) : undefined,
     remoteDirectory: federation
       ? (remote, query) => {
           const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));

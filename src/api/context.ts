@@ -29,6 +29,11 @@ export interface ApiContext {
   dms: DmService;
   /** Joins a guild on another server through a `CODE@server` invite (absent without federation). */
   joinRemote?(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
+  /**
+   * Fetches a page of older history of a guild joined from another server (absent when
+   * federation is off). See BackfillOutcome in federation/history-backfill.ts.
+   */
+  olderHistory?(roomId: string): Promise<'more' | 'last' | 'done' | 'failed'>;
   /** Another server's public directory, over federation (absent when federation is off). */
   remoteDirectory?(server: string, query: { q?: string; limit?: number; after?: string }): Promise<DirectoryPage>;
 }

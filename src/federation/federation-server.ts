@@ -14,6 +14,7 @@ import type { TrustPolicy } from './trust.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
 import type { StateStore } from '../store/state-store.js';
 import { createVerifierPool } from './inbound/verifier-pool.js';
+import { createHistoryBackfill, type HistoryBackfill } from './history-backfill.js';
 import { createPduReceiver } from './inbound/receive-pdus.js';
 import { roomExists } from '../store/append-events.js';
 import { transactionRouter } from './inbound/transaction-route.js';
@@ -54,6 +55,8 @@ export interface Federation {
   joinRemote(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
   /** DMs with users of other servers: their profile, and the invite that makes their server join them. */
   dms: DmFederation;
+  /** Older history of guilds joined from other servers, fetched on demand. */
+  history: HistoryBackfill;
   close(): Promise<void>;
 }
 
@@ -117,7 +120,8 @@ export function createFederation(deps: FederationDeps): Federation {
   }));
   const signingKey = () => deps.keys().current;
   router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));
-  const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log };
+  const history = createHistoryBackfill({ db: deps.db, serverName: deps.serverName, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log });
+  const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log, history };
   router.use(inviteRouter({
     db: deps.db, serverName: deps.serverName, signingKey, keys: keyStore, writer: deps.writer,
     join: (server, roomId, userId) => joinRemoteRoom(joinDeps, server, roomId, userId),
@@ -138,6 +142,7 @@ export function createFederation(deps: FederationDeps): Federation {
     client,
     keyStore,
     joinRemote: (code, server, userId) => joinRemoteGuild(joinDeps, code, server, userId),
+    history,
     dms: {
       async checkUser(userId) {
         await client.get(serverOf(userId), `${FEDERATION_PATH_PREFIX}/query/profile?user_id=${encodeURIComponent(userId)}`);

@@ -61,6 +61,13 @@ export interface RemoteBatch {
   seedState?: StateMap;
   /** Events kept in their redacted form (content hash mismatch): auth skips rule 2.3, and they are never shown. */
   redacted?: ReadonlySet<string>;
+  /**
+   * The outliers are history fetched from a peer (backfill): placed in the timeline before
+   * everything already here (history-placement.ts), not at the time they arrive.
+   */
+  history?: boolean;
+  /** Events that authorize the outliers (their auth events) without being stored themselves. */
+  authContext?: StoredEvent[];
 }
 
 export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead, current: StateMap, batch: RemoteBatch): Promise<RemotePlan> {
@@ -81,18 +88,20 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   // fetched with a join (messages and the like) is shown if its own auth events allow it.
   const seedIds = new Set([...(batch.seedState?.values() ?? [])].map((e) => e.event_id));
   const outliers = batch.outliers ?? [];
-  const outlierById = new Map(outliers.map((e) => [e.event_id, e]));
+  const outlierById = new Map([...(batch.authContext ?? []), ...outliers].map((e) => [e.event_id, e]));
   const cited = await store.eventsById(outliers.flatMap((e) => e.pdu.auth_events).filter((id) => !outlierById.has(id)));
   for (const ev of outliers) {
     if (inLog.has(ev.event_id)) continue;
     const isState = typeof ev.pdu.state_key === 'string';
-    if (!isState && !authorizeEvent(ev, authEventsState(ev, (id) => outlierById.get(id) ?? cited.get(id))).ok) continue;
+    const redacted = batch.redacted?.has(ev.event_id) === true;
+    if (!isState && !authorizeEvent(ev, authEventsState(ev, (id) => outlierById.get(id) ?? cited.get(id)), { redacted }).ok) continue;
     inLog.add(ev.event_id);
     out.push(ev);
     store.rememberEvents([ev]);
     plan.after.push(null);
     plan.softFailed.push(false);
-    plan.project.push({ self: seedIds.has(ev.event_id) || !isState });
+    // A message served in its redacted form was deleted: stored, never shown.
+    plan.project.push({ self: seedIds.has(ev.event_id) || (!isState && !redacted) });
   }
 
   let cur: Known = head.stateGroup

@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { applyInPlace } from '../events/state-map.js';
 import { notifyOnCommit, type Db } from './database.js';
-import { getLoggedEvent, insertEvents, type LoggedEvent } from './event-log.js';
+import { eventsTargeting, getLoggedEvent, insertEvents, type LoggedEvent } from './event-log.js';
 import { insertEventStates } from './state-groups.js';
 import type { DagPlan, GroupRef } from './dag-plan.js';
 import { isAccountRoom, projectEvent } from './projections/project-event.js';
 import { memberValues } from './projections/guild-state-projection.js';
-import { projectMessages } from './projections/message-projection.js';
+import { projectMessageEvent, projectMessages } from './projections/message-projection.js';
 import { EventType, type MemberContent, type StoredEvent } from '../events/event-types.js';
 
 /** The channel on which every append is announced (LISTEN/NOTIFY wakes log readers). */
@@ -71,7 +71,7 @@ export async function appendToRoom(
   events: StoredEvent[],
   plan: DagPlan,
   state: Map<string, StoredEvent>,
-  receivedTs: number,
+  receivedTs: number | ((ev: StoredEvent) => number),
 ): Promise<{ logged: LoggedEvent[]; head: RoomHead; groups: Array<{ id: string; chain: number }> }> {
   return db.transaction().execute(async (trx) => {
     // A statement takes at most 65,535 parameters (9 per event row): a join's state of a
@@ -119,6 +119,10 @@ async function projectPlanned(trx: Db, rows: LoggedEvent[], plan: DagPlan, state
       let j = i + 1;
       while (j < rows.length && rows[j].pdu.type === EventType.Message && plan.project[j].self) j++;
       await projectMessages(trx, rows.slice(i, j));
+      // An edit or reaction that came before its message (history fetched later) waits for
+      // it, and applies now, in log order (replay-message-window.ts does the same).
+      const run = rows.slice(i, j).map((r) => r.event_id);
+      for (const ev of await eventsTargeting(trx, rows[i].pdu.room_id, run, rows[i].position)) await projectMessageEvent(trx, ev, state);
       i = j;
       continue;
     }

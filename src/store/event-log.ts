@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { EventType } from '../events/event-types.js';
 import type { Pdu, StoredEvent } from '../events/event-types.js';
 import type { Db } from './database.js';
 
@@ -21,9 +22,14 @@ export interface LogCursor {
 
 export const LOG_START: LogCursor = { txid: '0', position: '0' };
 
-/** Appends events to the log (one multi-row insert) and returns them with their positions. */
-export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: number): Promise<LoggedEvent[]> {
+/**
+ * Appends events to the log (one multi-row insert) and returns them with their positions.
+ * `receivedTs` is when they arrived, or per event where history fetched from a peer is
+ * placed in this server's timeline (history-placement.ts).
+ */
+export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: number | ((ev: StoredEvent) => number)): Promise<LoggedEvent[]> {
   if (events.length === 0) return [];
+  const tsOf = typeof receivedTs === 'number' ? () => receivedTs : receivedTs;
   const rows = await trx
     .insertInto('events')
     .values(
@@ -35,14 +41,14 @@ export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: n
         sender: pdu.sender,
         origin: pdu.origin,
         depth: pdu.depth,
-        received_ts: receivedTs,
+        received_ts: tsOf({ event_id, pdu }),
         pdu: JSON.stringify(pdu),
       })),
     )
     .returning(['event_id', 'position'])
     .execute();
   const positions = new Map(rows.map((r) => [r.event_id, r.position]));
-  return events.map((e) => ({ ...e, position: positions.get(e.event_id)!, received_ts: receivedTs }));
+  return events.map((e) => ({ ...e, position: positions.get(e.event_id)!, received_ts: tsOf(e) }));
 }
 
 type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string; outlier?: boolean };
@@ -98,6 +104,28 @@ export async function* scanLog(db: Db, opts: { roomId?: string; sincePosition?: 
 export async function getLoggedEvent(db: Db, eventId: string): Promise<LoggedEvent | undefined> {
   const row = await db.selectFrom('events').select(['event_id', 'pdu', 'position', 'received_ts']).where('event_id', '=', eventId).executeTakeFirst();
   return row ? toLogged(row) : undefined;
+}
+
+/**
+ * The edits and reactions of `roomId` logged before `beforePosition` that apply to the
+ * messages `targetIds`, in log order: those that reached us before history fetched later
+ * brought their message (index events_by_target, whose predicate the literal types match).
+ */
+export async function eventsTargeting(db: Db, roomId: string, targetIds: readonly string[], beforePosition: string): Promise<LoggedEvent[]> {
+  if (targetIds.length === 0) return [];
+  const { rows } = await sql<EventRow>`
+    SELECT event_id, pdu, position, received_ts FROM events
+    WHERE room_id = ${roomId} AND type IN (${sql.lit(EventType.Edit)}, ${sql.lit(EventType.Reaction)})
+      AND (pdu::jsonb -> 'content' ->> 'target') IN (${sql.join(targetIds)})
+      AND position < ${beforePosition}::bigint
+    ORDER BY position`.execute(db);
+  return rows.map(toLogged);
+}
+
+/** When the earliest of a room's events was placed in the log (undefined for an unknown room). */
+export async function earliestReceivedTs(db: Db, roomId: string): Promise<number | undefined> {
+  const row = await db.selectFrom('events').select((eb) => eb.fn.min('received_ts').as('ts')).where('room_id', '=', roomId).executeTakeFirst();
+  return row?.ts == null ? undefined : Number(row.ts);
 }
 
 export async function countEvents(db: Db): Promise<number> {

@@ -266,6 +266,22 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       )`,
     ],
   },
+  {
+    name: '005-backfill-frontier',
+    statements: [
+      // Per guild joined from another server: the events just before the oldest history
+      // held here (prev_events not in the log), where the next backfill starts. A guild
+      // with no row has nothing older to fetch. Kept across rebuilds, like the log.
+      `CREATE TABLE backfill_frontier (
+        room_id text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (room_id, event_id)
+      )`,
+      // Edits and reactions by the message they apply to: history fetched after them
+      // finds them when its messages are projected (eventsTargeting in event-log.ts).
+      `CREATE INDEX events_by_target ON events (room_id, ((pdu::jsonb -> 'content' ->> 'target'))) WHERE type IN ('nexus.message.edit', 'nexus.reaction')`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

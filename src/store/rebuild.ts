@@ -49,11 +49,14 @@ export async function rebuildProjections(db: Db, opts: RebuildOptions = {}): Pro
     // appends in flight to commit, then freezes the log for the rest of the transaction.
     await sql`LOCK TABLE events IN SHARE MODE`.execute(trx);
     const softFailed = new Set((await trx.selectFrom('event_state').select('event_id').where('soft_failed', '=', true).execute()).map((r) => r.event_id));
+    // Events in the log but not in the DAG (a joined guild's state, fetched history).
+    const outliers = new Set((await sql<{ event_id: string }>`
+      SELECT event_id FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_state s WHERE s.event_id = e.event_id)`.execute(trx)).rows.map((r) => r.event_id));
     await sql.raw(`TRUNCATE ${PROJECTION_TABLES.join(', ')}`).execute(trx);
     const total = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM events`.execute(trx)).rows[0].n);
     opts.onProgress?.(0, total);
 
-    const projector = await createReplayProjector(trx, { keepMessages: pageSize, softFailed });
+    const projector = await createReplayProjector(trx, { keepMessages: pageSize, softFailed, outliers });
     let after = '0';
     let pageNumber = 0;
     let pending: PageWrites | undefined; // the previous page's writes

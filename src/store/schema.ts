@@ -142,6 +142,11 @@ export interface UsersTable {
   created_ts: number | string;
 }
 
+export interface BackfillFrontierTable {
+  room_id: string;
+  event_id: string;
+}
+
 export interface TokensTable {
   token_hash: string;
   user_id: string;
@@ -241,6 +246,7 @@ export interface Database {
   reactions: ReactionsTable;
   read_states: ReadStatesTable;
   users: UsersTable;
+  backfill_frontier: BackfillFrontierTable;
   tokens: TokensTable;
   invites: InvitesTable;
   projection_checkpoints: ProjectionCheckpointsTable;

@@ -31,6 +31,9 @@ const bulkDeleteBody = z.object({ messages: z.array(snowflake) });
 /** Discord refuses to bulk-delete messages older than two weeks (50034). */
 const BULK_DELETE_MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 
+/** Pages of guild history (up to 100 events each) fetched for one short page of messages. */
+const HISTORY_ROUNDS_PER_PAGE = 10;
+
 export function messageRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
 
@@ -47,7 +50,17 @@ export function messageRoutes(ctx: ApiContext): Router {
     const page = parseQuery(listQuery, req.query);
     // Without READ_MESSAGE_HISTORY Discord answers with an empty list, not an error.
     if (!has(access.perms, Permission.READ_MESSAGE_HISTORY)) return void res.json([]);
-    const rows = await listChannelMessages(ctx.db, access.channel.id, page);
+    let rows = await listChannelMessages(ctx.db, access.channel.id, page);
+    // A guild joined from another server holds the history fetched so far: a page going
+    // back in time that comes up short fetches older history first (a few pages at most).
+    if (ctx.olderHistory && page.after === undefined && page.around === undefined) {
+      for (let round = 0; round < HISTORY_ROUNDS_PER_PAGE && rows.length < page.limit; round++) {
+        const outcome = await ctx.olderHistory(access.guild.room_id);
+        if (outcome === 'done' || outcome === 'failed') break;
+        rows = await listChannelMessages(ctx.db, access.channel.id, page);
+        if (outcome === 'last') break;
+      }
+    }
     res.json(await presentMessages(ctx.db, access.guild, rows, me(res).nexus_id));
   });
 

@@ -11,6 +11,7 @@ import { byDepth, usersNamedBy } from '../inbound/receive-pdus.js';
 import { verifyState } from '../inbound/verify-state.js';
 import type { StoredEvent } from '../../events/event-types.js';
 import type { Logger } from 'pino';
+import type { HistoryBackfill } from '../history-backfill.js';
 
 export interface RemoteJoinDeps {
   serverName: string;
@@ -21,6 +22,7 @@ export interface RemoteJoinDeps {
   writer: Pick<RoomWriter, 'submitRemote'>;
   ensureUsers: (ids: string[]) => Promise<void>;
   log: Pick<Logger, 'warn'>;
+  history: Pick<HistoryBackfill, 'begin' | 'older'>;
 }
 
 /** The resident server refused, or answered with something we can't trust. */
@@ -82,19 +84,13 @@ export async function joinRemoteRoom(deps: RemoteJoinDeps, server: string, roomI
   await backfill(deps, server, roomId, signed.event);
 }
 
-/** Recent history before the join, stored as outliers (shown, but not part of our DAG's tips). */
+/** Recent history before the join, the first page of the guild's backfill (history-backfill.ts). */
 async function backfill(deps: RemoteJoinDeps, server: string, roomId: string, join: StoredEvent): Promise<void> {
-  const v = join.pdu.prev_events.map((id) => `v=${encodeURIComponent(id)}`).join('&');
-  if (!v) return;
   try {
-    const page = await deps.client.get<{ pdus?: unknown }>(server, `${P}/backfill/${encodeURIComponent(roomId)}?${v}&limit=${BACKFILL_ON_JOIN}`);
-    const events: StoredEvent[] = [];
-    for (const raw of asArray(page.pdus)) {
-      const checked = await checkPdu(raw, roomId, deps.keys);
-      if (checked.ok) events.push(checked.event);
+    await deps.history.begin(roomId, join.pdu.prev_events);
+    if ((await deps.history.older(roomId, { server, limit: BACKFILL_ON_JOIN })) === 'failed') {
+      deps.log.warn({ server, roomId }, 'could not fetch the history before a join');
     }
-    await deps.ensureUsers(usersNamedBy(events));
-    await deps.writer.submitRemote(roomId, { events: [], outliers: byDepth(events) });
   } catch (err) {
     // History is a nicety: the join stands without it.
     deps.log.warn({ err, server, roomId }, 'could not fetch the history before a join');

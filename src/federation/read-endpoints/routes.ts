@@ -11,6 +11,7 @@ import { memoized, roomAccess, type StateFn } from './access.js';
 import { loadAuthChain } from './auth-chain-loader.js';
 import { byDepthThenId, walkBackfill, walkMissingEvents } from './dag-walk.js';
 import { createRoomEventLoader, selectEventById } from './event-queries.js';
+import { servedPdus } from './served-form.js';
 import { parseBackfillQuery, parseEventId, parseMissingEventsBody, parseRoomId, parseStateQuery, searchParamsOf } from './params.js';
 
 export interface ReadEndpointsDeps {
@@ -42,7 +43,7 @@ export function readEndpointsRouter(deps: ReadEndpointsDeps): Router {
     const access = ev && (await roomAccess(deps, ev.pdu.room_id, originOf(res), [ev]));
     // One answer for "no such event" and "not yours to see", so it tells neither.
     if (!ev || !access?.ok) throw federationError('N_NOT_FOUND', 'no such event, or not visible to your server');
-    res.json({ origin: deps.serverName, origin_server_ts: deps.clock.now(), pdus: [ev.pdu] });
+    res.json({ origin: deps.serverName, origin_server_ts: deps.clock.now(), pdus: await servedPdus(deps.db, [ev]) });
   });
 
   /** The state (after ?event_id=, else current) of a room and its auth chain. */
@@ -82,7 +83,7 @@ export function readEndpointsRouter(deps: ReadEndpointsDeps): Router {
     const named = await load(from);
     await requireAccess(res, roomId, [...named.values()], memoized(deps.stateAfter));
     const events = await walkBackfill(load, from, limit);
-    res.json({ origin: deps.serverName, origin_server_ts: deps.clock.now(), pdus: events.map((e) => e.pdu) });
+    res.json({ origin: deps.serverName, origin_server_ts: deps.clock.now(), pdus: await servedPdus(deps.db, events) });
   });
 
   // POST get_missing_events/{roomId} {earliest_events, latest_events, limit?, min_depth?} → { events }
@@ -93,7 +94,7 @@ export function readEndpointsRouter(deps: ReadEndpointsDeps): Router {
     const latest = await load(query.latest);
     await requireAccess(res, roomId, [...latest.values()], memoized(deps.stateAfter));
     const events = await walkMissingEvents(load, query);
-    res.json({ events: events.map((e) => e.pdu) });
+    res.json({ events: await servedPdus(deps.db, events) });
   });
 
   // Our refusals are answered here; anything else goes on to the federation router's

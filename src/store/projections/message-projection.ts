@@ -77,7 +77,11 @@ export async function projectMessages(trx: Db, events: LoggedEvent[]): Promise<v
   }
   if (rows.length === 0) return;
   await trx.insertInto('messages').values(rows).onConflict((oc) => oc.column('event_id').doNothing()).execute();
-  for (const [channelId, id] of lastInChannel) await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channelId).execute();
+  // Never backwards: history fetched later is older than what the channel shows.
+  for (const [channelId, id] of lastInChannel) {
+    await trx.updateTable('channels').set({ last_message_id: id }).where('id', '=', channelId)
+      .where((eb) => eb.or([eb('last_message_id', 'is', null), eb('last_message_id', '<', id)])).execute();
+  }
 }
 
 export function editValues(ev: LoggedEvent) {

@@ -33,26 +33,43 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
   const reactionKeys = new Set<string>(); // dbKey(message id, emoji, user) of windowed reactions
   const reactionsByMessage = new Map<string, Set<string>>(); // message id → windowed reaction event ids
   const windowed = (eventId: unknown) => (isText(eventId) ? messages.get(eventId) : undefined);
+  // Edits and reactions whose message is not here (yet): history fetched later brings it,
+  // and they apply then, in log order, as projectPlanned does with eventsTargeting.
+  const waiting = new Map<string, LoggedEvent[]>();
+  const wait = (targetId: unknown, ev: LoggedEvent) => {
+    if (!isText(targetId)) return;
+    const list = waiting.get(targetId);
+    if (list) list.push(ev);
+    else waiting.set(targetId, [ev]);
+  };
 
   function message(ev: LoggedEvent): void {
     const c = ev.pdu.content as unknown as MessageContent;
+    // Kept in its redacted form (content hash off, or served so: deleted): never shown,
+    // as remote-plan.ts plans it.
+    if (typeof c.body !== 'string') return;
     const channel = channelOf(ev.pdu.room_id, c.channel);
     if (!channel) return;
     const id = snowflakeFromLog(ev.received_ts, ev.position);
     messages.set(ev.event_id, { row: messageRow(ev, id, channel.id), ev });
-    channel.last_message_id = id;
+    // Never backwards, as in projectMessages: history fetched later sorts before.
+    if (channel.last_message_id === null || BigInt(id) > BigInt(channel.last_message_id)) channel.last_message_id = id;
+    const early = waiting.get(ev.event_id);
+    if (early) {
+      waiting.delete(ev.event_id);
+      for (const e of early) (e.pdu.type === EventType.Edit ? edit : reaction)(e);
+    }
   }
 
   function edit(ev: LoggedEvent): void {
     const targetId = (ev.pdu.content as unknown as EditContent).target;
     const inWindow = windowed(targetId);
+    const row = inWindow ? undefined : flushed.message(targetId);
+    if (!inWindow && !row) return wait(targetId, ev);
     const target = inWindow?.ev ?? flushed.event(targetId);
     if (!target || !mayApplyEdit(ev, target)) return;
     if (inWindow) Object.assign(inWindow.row, editValues(ev));
-    else {
-      const row = flushed.message(targetId);
-      if (row) flushed.edit(row, editValues(ev));
-    }
+    else flushed.edit(row!, editValues(ev));
   }
 
   function addReaction(ev: LoggedEvent, messageId: string, key: string): void {
@@ -69,7 +86,8 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
     const c = pdu.content as unknown as ReactionContent;
     if (!isText(c.emoji)) return; // no row has emoji NULL, and inserting one would fail: auth forbids it
     const message = windowed(c.target)?.row ?? flushed.message(c.target);
-    if (!message || message.room_id !== pdu.room_id) return;
+    if (!message) return wait(c.target, ev);
+    if (message.room_id !== pdu.room_id) return;
     // One reaction per (message, emoji, user): a duplicate is logged but changes nothing.
     const key = dbKey(message.id, c.emoji, pdu.sender);
     if (reactionKeys.has(key) || flushed.hasReaction(key)) return;

@@ -16,7 +16,8 @@ import { createStateViews } from './replay-state-views.js';
  * multi-row statements after (endPage, write). Same results as projectEvent
  * (project-event.ts) applied event by event.
  */
-export async function createReplayProjector(trx: Db, opts: { keepMessages: number; softFailed?: ReadonlySet<string> }) {
+export async function createReplayProjector(trx: Db, opts: { keepMessages: number; softFailed?: ReadonlySet<string>; outliers?: ReadonlySet<string> }) {
+  const outliers = opts.outliers ?? new Set<string>();
   const types = new Map<string, ColumnTypes>();
   for (const table of ['rooms', 'room_state', 'guilds', 'channels', 'roles', 'members', 'overwrites', 'messages', 'reactions', 'read_states']) {
     types.set(table, await columnTypes(trx, table));
@@ -36,7 +37,7 @@ export async function createReplayProjector(trx: Db, opts: { keepMessages: numbe
     let found = rooms.get(pdu.room_id);
     if (!found) rooms.set(pdu.room_id, (found = { head: { roomId: pdu.room_id, version: 0, depth: 0, extremities: [], stateGroup: null }, lastPosition: ev.position, txid, batch: [], state: new Map() }));
     const room = found;
-    noteAppend(room, ev, txid);
+    noteAppend(room, ev, txid, outliers);
     // A soft-failed event is in the DAG but was never shown (remote-plan.ts).
     if (opts.softFailed?.has(ev.event_id)) return;
     // The event joins the room's state after it is projected, as in appendToRoom: its
@@ -77,7 +78,7 @@ export async function createReplayProjector(trx: Db, opts: { keepMessages: numbe
     await window.write(window.endPage(0));
     const heads: Array<Record<string, unknown>> = [];
     for (const room of rooms.values()) {
-      closeBatch(room);
+      closeBatch(room, outliers);
       const { head } = room;
       heads.push({ room_id: head.roomId, version: head.version, last_position: room.lastPosition, depth: head.depth, forward_extremities: JSON.stringify(head.extremities) });
     }
@@ -103,17 +104,18 @@ interface RoomReplay {
 // The events one transaction appended to a room are one such batch, so the replay groups
 // them by transaction id and calls advanceHead the same way: an event that names a later
 // event of its own batch as a prev_event then leaves the same forward extremities as live.
-function noteAppend(room: RoomReplay, ev: LoggedEvent, txid: string): void {
+function noteAppend(room: RoomReplay, ev: LoggedEvent, txid: string, outliers: ReadonlySet<string>): void {
   if (room.txid !== txid) {
-    closeBatch(room);
+    closeBatch(room, outliers);
     room.txid = txid;
   }
   room.batch.push(ev);
   room.lastPosition = ev.position;
 }
 
-function closeBatch(room: RoomReplay): void {
+/** As appendToRoom moves the head: outliers count in the version but are no tips of the DAG. */
+function closeBatch(room: RoomReplay, outliers: ReadonlySet<string>): void {
   if (room.batch.length === 0) return;
-  room.head = advanceHead(room.head, room.batch);
+  room.head = { ...advanceHead(room.head, room.batch.filter((e) => !outliers.has(e.event_id))), version: room.head.version + room.batch.length };
   room.batch = [];
 }
