@@ -21,6 +21,10 @@ import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
 import { createDmService } from './guilds/dm-service.js';
 import { createTyping } from './fanout/typing.js';
+import { createProfileDispatches, type ProfileDispatches } from './fanout/profile-dispatches.js';
+import { PROFILE_EDU, receiveProfileEdu } from './federation/profile-edu.js';
+import { queryProfiles } from './federation/profile-queries.js';
+import { createRemoteProfiles, type RemoteProfiles } from './federation/remote-profiles.js';
 import { createGuildService, type GuildService } from './guilds/guild-service.js';
 import { createRoomWriter, type RoomWriter } from './guilds/room-writer.js';
 import { createLogger } from './log.js';
@@ -85,7 +89,15 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     },
   });
   const guilds = createGuildService({ writer, serverName: config.serverName });
-  const accounts = createAccounts({ db, clock, serverName: config.serverName, newSnowflake: createSnowflakeGenerator(clock), passwordCost: opts.passwordCost });
+  // Remote users' profiles are learnt in the background (remoteProfiles, with federation),
+  // and any user's new display name is announced by profileDispatches; both are made below.
+  let remoteProfiles: RemoteProfiles | undefined;
+  let profileDispatches: ProfileDispatches | undefined;
+  const accounts = createAccounts({
+    db, clock, serverName: config.serverName, newSnowflake: createSnowflakeGenerator(clock), passwordCost: opts.passwordCost,
+    wantProfiles: (ids) => remoteProfiles?.want(ids),
+    onProfilesChanged: (ids) => void profileDispatches?.changed(ids).catch((err) => log.warn({ err }, 'could not announce a profile change')),
+  });
 
   const trust = createTrustPolicy({ mode: config.federation.mode, allow: config.federation.allow });
   const federation = config.federation.mode === 'off' ? undefined : createFederation({
@@ -94,8 +106,13 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     writer, stateStore,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
     onPeerSeen: (origin) => sender?.peerReachable(origin),
-    // Called only once the server listens, after `typing` below exists.
-    onEdu: (origin, edu) => void typing.received(origin, edu).catch((err) => log.warn({ err, origin }, 'could not show a peer\'s typing')),
+    // Called only once the server listens, after `typing` below exists. By EDU type.
+    onEdu: (origin, edu) => {
+      const handled = edu.edu_type === PROFILE_EDU
+        ? receiveProfileEdu(origin, edu, { now: () => clock.now(), store: (p, ts) => accounts.storeRemoteProfiles(p, ts) })
+        : typing.received(origin, edu);
+      void handled.catch((err) => log.warn({ err, origin, edu_type: edu.edu_type }, 'could not handle a peer\'s EDU'));
+    },
   });
   const audience = createAudience(db);
   const fanout = createFanoutContext({
@@ -106,6 +123,13 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     },
   });
   const typing = createTyping({ fanout, now: () => clock.now(), sendEdu: (roomId, edu) => sender?.queueEdu(roomId, edu) });
+  profileDispatches = createProfileDispatches({ fanout, serverName: config.serverName, sendEdu: (server, edu) => sender?.queueEduTo(server, edu) });
+  remoteProfiles = federation && createRemoteProfiles({
+    clock, log: log.child({ component: 'remote-profiles' }), allowServer: (server) => trust.allows(server),
+    fetch: (server, ids) => queryProfiles(federation.client, server, ids),
+    // An answer never undoes a nexus.profile EDU that arrived while it was asked.
+    store: (profiles, askedTs) => accounts.storeRemoteProfiles(profiles, askedTs, { unlessNewerThan: askedTs }),
+  });
   const dms = createDmService({ db, writer, serverName: config.serverName, federation: federation?.dms, ensureUsers: (ids) => accounts.ensureRemoteUsers(ids) });
   const server: Server = createServer();
   let gateway: Gateway | undefined;
@@ -164,7 +188,8 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
       await gateway!.close('server shutting down');
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await federation?.close();
+      await federation?.close(); // first: a query in flight then fails at once
+      await remoteProfiles?.close();
       await database.close();
     },
   };

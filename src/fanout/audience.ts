@@ -10,7 +10,7 @@ import { usersByNexusIds, type UserRow } from '../store/views/users.js';
  * channel computes its audience once.
  */
 export function createAudience(db: Db) {
-  const users = new Map<string, UserRow>(); // nexus id → user row; a user's id and name do not change
+  const users = new Map<string, UserRow>(); // nexus id → user row; its id never changes, its profile does (forgetUser)
   const cache = new WeakMap<StateMap, { members?: Set<string>; channels: Map<string, Set<string>> }>();
 
   async function load(nexusIds: string[]): Promise<Map<string, UserRow>> {
@@ -58,6 +58,11 @@ export function createAudience(db: Db) {
 
     async userId(nexusId: string): Promise<string | undefined> {
       return (await load([nexusId])).get(nexusId)?.id;
+    },
+
+    /** Drops a user's cached row (their display name changed): the next dispatch reads it afresh. */
+    forgetUser(nexusId: string): void {
+      users.delete(nexusId);
     },
   };
 }

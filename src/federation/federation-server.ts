@@ -25,6 +25,7 @@ import { joinRemoteGuild, joinRemoteRoom } from './joins/remote-join.js';
 import { inviteRouter, sendInvite } from './joins/invites.js';
 import type { DmFederation } from '../guilds/dm-service.js';
 import { serverOf } from '../events/event-types.js';
+import { profilesQueryRouter } from './profile-queries.js';
 
 export interface FederationDeps {
   serverName: string;
@@ -98,6 +99,8 @@ export function createFederation(deps: FederationDeps): Federation {
     if (!user || !user.local) throw federationError('N_NOT_FOUND', 'no such user here');
     res.json({ user_id: user.nexus_id, displayname: user.display_name ?? user.username, avatar_url: user.avatar });
   });
+  // POST query/profiles {"user_ids"} → many local users' profiles at once (remote-profiles.ts asks it).
+  router.use(profilesQueryRouter({ db: deps.db, serverName: deps.serverName }));
 
   // GET publicGuilds?q=&limit=&after= → a page of this server's public directory.
   router.get(`${FEDERATION_PATH_PREFIX}/publicGuilds`, async (req, res) => {

@@ -267,6 +267,14 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
     ],
   },
   {
+    name: '004-user-profiles',
+    statements: [
+      // When a remote user's profile was last learnt from their server (query/profiles or a
+      // nexus.profile EDU): a profile older than the TTL is asked again when the user is seen.
+      `ALTER TABLE users ADD COLUMN profile_ts bigint`,
+    ],
+  },
+  {
     name: '005-backfill-frontier',
     statements: [
       // Per guild joined from another server: the events just before the oldest history

@@ -140,6 +140,11 @@ export interface UsersTable {
   local: boolean;
   password_hash: string | null;
   created_ts: number | string;
+  /**
+   * When this server last learnt a remote user's profile (display name) from the user's own
+   * server, by query or by a `nexus.profile` EDU; null when never (and always for local users).
+   */
+  profile_ts: ColumnType<string | number | null, string | number | null | undefined, string | number | null>;
 }
 
 export interface BackfillFrontierTable {

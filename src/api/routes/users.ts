@@ -1,5 +1,7 @@
 import { apiRouter } from './router.js';
 import { Router } from 'express';
+import { z } from 'zod';
+import { DISPLAY_NAME_MAX } from '../../accounts/accounts.js';
 import { isSnowflake } from '../../snowflake.js';
 import { listGuildsForUser } from '../../store/views/guilds.js';
 import { getUserById } from '../../store/views/users.js';
@@ -9,11 +11,39 @@ import { apiError } from '../errors.js';
 import { presentGuild } from '../presenters.js';
 import { renderUser } from '../render/user.js';
 import { basePermissions } from '../../events/permissions.js';
+import { codePointLength, parseBody } from '../validate.js';
+import type { UserRow } from '../../store/views/users.js';
+
+/**
+ * PATCH /users/@me: only `global_name` (the display name) for now: 1–32 characters once
+ * trimmed, or null to clear it. Discord's other fields (username, avatar, banner) are
+ * refused as unknown rather than silently ignored: nothing here could honour them.
+ */
+const patchMeBody = z.strictObject({
+  global_name: z.string().trim().check((ctx) => {
+    const n = codePointLength(ctx.value);
+    if (n < 1) ctx.issues.push({ code: 'too_small', origin: 'string', minimum: 1, inclusive: true, input: ctx.value });
+    if (n > DISPLAY_NAME_MAX) ctx.issues.push({ code: 'too_big', origin: 'string', maximum: DISPLAY_NAME_MAX, inclusive: true, input: ctx.value });
+  }).nullable().optional(),
+});
+
+/** The current user as GET /users/@me shows them (more than another user's object). */
+function renderMe(user: UserRow) {
+  return { ...renderUser(user), verified: true, mfa_enabled: false, locale: 'en-US', email: null };
+}
 
 export function userRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
   r.get('/users/@me', (_req, res) => {
-    res.json({ ...renderUser(me(res)), verified: true, mfa_enabled: false, locale: 'en-US', email: null });
+    res.json(renderMe(me(res)));
+  });
+  r.patch('/users/@me', async (req, res) => {
+    const user = me(res);
+    const body = parseBody(patchMeBody, req.body);
+    if (body.global_name === undefined) return void res.json(renderMe(user));
+    const updated = await ctx.accounts.setDisplayName(user.id, body.global_name);
+    if (!updated) throw apiError('unknownUser');
+    res.json(renderMe(updated));
   });
   r.get('/users/@me/guilds', async (_req, res) => {
     const user = me(res);

@@ -66,6 +66,8 @@ export interface FederationSender {
   peerReachable(serverName: string): void;
   /** Sends an EDU to every server with a joined member in the room (best effort). */
   queueEdu(roomId: string, edu: Edu): void;
+  /** Sends an EDU to one server (best effort): news about a user rather than a room (nexus.profile). */
+  queueEduTo(destination: string, edu: Edu): void;
   status(): Promise<DestinationStatus[]>;
   /** Resolves when nothing is pending that could be sent now (for tests). */
   idle(): Promise<void>;
@@ -241,6 +243,11 @@ export function createFederationSender(deps: FederationSenderDeps): FederationSe
         .catch((err) => log.warn({ err, roomId }, 'federation sender: cannot address an EDU'))
         .finally(() => eduLookups.delete(lookup));
       eduLookups.add(lookup);
+    },
+    queueEduTo(destination, edu) {
+      if (!started || stopping || destination === serverName || !allow(destination)) return;
+      edus.push(destination, edu);
+      wake();
     },
     status: () => (deps.metrics ? refreshGauges() : federationStatus(db)),
     async idle() {
