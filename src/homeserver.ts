@@ -21,6 +21,7 @@ import { createGateway } from './gateway/gateway-server.js';
 import type { Gateway } from './gateway/gateway-types.js';
 import { createDmService } from './guilds/dm-service.js';
 import { createTyping } from './fanout/typing.js';
+import { createPresence, PRESENCE_EDU } from './fanout/presence.js';
 import { createProfileDispatches, type ProfileDispatches } from './fanout/profile-dispatches.js';
 import { PROFILE_EDU, receiveProfileEdu } from './federation/profile-edu.js';
 import { queryProfiles } from './federation/profile-queries.js';
@@ -106,11 +107,11 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     writer, stateStore,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
     onPeerSeen: (origin) => sender?.peerReachable(origin),
-    // Called only once the server listens, after `typing` below exists. By EDU type.
+    // Called only once the server listens, after `typing` and `presence` below exist. By EDU type.
     onEdu: (origin, edu) => {
       const handled = edu.edu_type === PROFILE_EDU
         ? receiveProfileEdu(origin, edu, { now: () => clock.now(), store: (p, ts) => accounts.storeRemoteProfiles(p, ts) })
-        : typing.received(origin, edu);
+        : edu.edu_type === PRESENCE_EDU ? presence.received(origin, edu) : typing.received(origin, edu);
       void handled.catch((err) => log.warn({ err, origin, edu_type: edu.edu_type }, 'could not handle a peer\'s EDU'));
     },
   });
@@ -123,6 +124,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     },
   });
   const typing = createTyping({ fanout, now: () => clock.now(), sendEdu: (roomId, edu) => sender?.queueEdu(roomId, edu) });
+  const presence = createPresence({ fanout, serverName: config.serverName, sendEdu: (server, edu) => sender?.queueEduTo(server, edu) });
   profileDispatches = createProfileDispatches({ fanout, serverName: config.serverName, sendEdu: (server, edu) => sender?.queueEduTo(server, edu) });
   remoteProfiles = federation && createRemoteProfiles({
     clock, log: log.child({ component: 'remote-profiles' }), allowServer: (server) => trust.allows(server),
@@ -162,7 +164,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
 
   gateway = createGateway({
     server, path: '/gateway', clock, log,
-    backend: createGatewayBackend({ db, accounts, fanout }),
+    backend: createGatewayBackend({ db, accounts, fanout, presence }),
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
     resumeWindowMs: config.gateway.resumeWindowMs,
     resumeGatewayUrl: gatewayUrl,

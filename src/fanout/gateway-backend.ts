@@ -2,16 +2,16 @@ import type { Accounts } from '../accounts/accounts.js';
 import { presentAllMembers, presentDm, presentGuildCreate } from '../api/presenters.js';
 import { renderUser } from '../api/render/user.js';
 import type { GatewayBackend } from '../gateway/gateway-types.js';
-import { Intent } from '../gateway/intents.js';
 import type { Db } from '../store/database.js';
 import { getGuildById, listDmRoomsForUser, listGuildsForUser } from '../store/views/guilds.js';
 import { getMember } from '../store/views/members.js';
 import { getUserById } from '../store/views/users.js';
 import { listReadStates } from '../store/views/read-states.js';
 import type { FanoutContext } from './fanout-context.js';
+import type { PresenceService } from './presence.js';
 
 /** What the gateway asks of the homeserver: who a token is, and the user's guilds. */
-export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout: FanoutContext }): GatewayBackend {
+export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout: FanoutContext; presence: PresenceService }): GatewayBackend {
   const { db } = deps;
   return {
     async authenticate(token) {
@@ -56,17 +56,7 @@ export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout:
     presenceChanged(userId, presence) {
       void (async () => {
         const user = await getUserById(db, userId);
-        if (!user) return;
-        for (const guild of await listGuildsForUser(db, user.nexus_id)) {
-          const state = await deps.fanout.writer.stateOf(guild.room_id);
-          deps.fanout.publish({
-            t: 'PRESENCE_UPDATE',
-            d: { user: { id: userId }, guild_id: guild.id, status: presence.status, activities: presence.activities, client_status: { web: presence.status } },
-            intent: Intent.GUILD_PRESENCES,
-            recipients: await deps.fanout.audience.members(state),
-            guildId: guild.id,
-          });
-        }
+        if (user) await deps.presence.changed(user.nexus_id, presence);
       })().catch(() => {});
     },
   };

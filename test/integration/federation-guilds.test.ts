@@ -194,4 +194,40 @@ describe('guilds across three homeservers', () => {
       carolGateway.close();
     }
   });
+
+  it('shows a user\'s presence to the members of a shared guild on another server', async () => {
+    const host = await registerUser(b.url, 'presence-host');
+    const guild = (await host.api.post('/guilds', { name: 'Lobby' })).body;
+    const general = (await host.api.get(`/guilds/${guild.id}/channels`)).body.find((ch: { type: number }) => ch.type === 0);
+    const invite = (await host.api.post(`/channels/${general.id}/invites`, {})).body;
+    const dave = await registerUser(a.url, 'dave');
+    expect((await dave.api.post(`/invites/${invite.code}@${b.config.serverName}`, {})).status).toBe(200);
+    const daveOnB = await eventually('dave among the members on B', async () => {
+      const list = (await host.api.get(`/guilds/${guild.id}/members?limit=10`)).body as Array<{ user: { id: string; username: string } }>;
+      return list.find((m) => m.user.username === 'dave')?.user.id;
+    });
+
+    const hostGateway = await GatewayClient.connect(b.gatewayUrl, host.token);
+    const presences = () => hostGateway.of('PRESENCE_UPDATE').filter((p) => p.d.user.id === daveOnB && p.d.guild_id === guild.id);
+    try {
+      // Dave comes online on A: B shows it, with his B snowflake, to the guild's members there.
+      const daveGateway = await GatewayClient.connect(a.gatewayUrl, dave.token);
+      await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'online');
+      // A status and an activity (op 3); invisible shows as offline to others.
+      daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'dnd', activities: [{ name: 'Federating', type: 0, secret: 'x' }] } }));
+      const dnd = await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'dnd');
+      expect(dnd.d.activities).toEqual([{ name: 'Federating', type: 0 }]);
+      daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'invisible', activities: [] } }));
+      await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'offline');
+      daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'idle', activities: [] } }));
+      await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'idle');
+      // His last session ends (a 1000 close: not kept to resume): offline.
+      daveGateway.ws.close(1000);
+      await eventually('dave offline on B', async () => presences().at(-1)?.d.status === 'offline');
+      expect(presences().map((p) => p.d.status)).toEqual(['online', 'dnd', 'offline', 'idle', 'offline']);
+      expect(presences().every((p) => p.d.status !== 'invisible')).toBe(true);
+    } finally {
+      hostGateway.close();
+    }
+  });
 });
