@@ -43,6 +43,13 @@ export interface HomeserverOptions {
   passwordCost?: ScryptCost;
   /** Export Node process metrics (off when several homeservers share a test process). */
   processMetrics?: boolean;
+  /**
+   * How big a backlog for a peer may grow before the sender catches it up with the newest
+   * events only (default 1,000), and how many rounds of get_missing_events the receiver
+   * spends on a gap before taking the state and fetching the rest as history (default 200).
+   * Small in tests, to make gaps.
+   */
+  federationLimits?: { catchUpThreshold?: number; maxGapRounds?: number };
 }
 
 export interface Homeserver {
@@ -104,7 +111,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   const federation = config.federation.mode === 'off' ? undefined : createFederation({
     serverName: config.serverName, db, clock, log, keys: () => keys, trust,
     insecure: config.federation.insecure,
-    writer, stateStore,
+    writer, stateStore, maxGapRounds: opts.federationLimits?.maxGapRounds,
     ensureUsers: (ids) => accounts.ensureRemoteUsers(ids),
     onPeerSeen: (origin) => sender?.peerReachable(origin),
     // Called only once the server listens, after `typing` and `presence` below exist. By EDU type.
@@ -173,9 +180,11 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
   sender = federation && createFederationSender({
     db, clock, log: log.child({ component: 'federation-sender' }), serverName: config.serverName,
     client: federation.client, allowDestination: (server) => trust.allows(server),
-    listen: database.listen, metrics,
+    listen: database.listen, metrics, catchUpThreshold: opts.federationLimits?.catchUpThreshold,
   });
   await sender?.start();
+  // Gaps in guild history left by a catch-up that the server stopped before filling.
+  void federation?.history.resumeGaps().catch((err) => log.warn({ err }, 'could not resume fetching history gaps'));
   tailer = createLogTailer({ database, deliver: createLogDispatcher(fanout, log), log });
   await tailer.start();
 

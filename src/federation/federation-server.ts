@@ -44,6 +44,8 @@ export interface FederationDeps {
   onPeerSeen?: (origin: string) => void;
   /** Ephemeral events from peers (typing), for the gateway. */
   onEdu?: (origin: string, edu: Edu) => void;
+  /** Rounds of get_missing_events spent on a gap before its rest is fetched as history. */
+  maxGapRounds?: number;
 }
 
 export interface Federation {
@@ -114,7 +116,8 @@ export function createFederation(deps: FederationDeps): Federation {
   });
 
   const verifiers = createVerifierPool();
-  const receiver = createPduReceiver({ db: deps.db, writer: deps.writer, keys: keyStore, client, ensureUsers: deps.ensureUsers, log: deps.log, verifiers });
+  const history = createHistoryBackfill({ db: deps.db, serverName: deps.serverName, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log });
+  const receiver = createPduReceiver({ db: deps.db, writer: deps.writer, keys: keyStore, client, ensureUsers: deps.ensureUsers, log: deps.log, verifiers, history, maxGapRounds: deps.maxGapRounds });
   router.use(transactionRouter({ db: deps.db, clock: deps.clock, receiver, onEdu: deps.onEdu }));
   router.use(readEndpointsRouter({
     db: deps.db, serverName: deps.serverName, clock: deps.clock,
@@ -123,7 +126,6 @@ export function createFederation(deps: FederationDeps): Federation {
   }));
   const signingKey = () => deps.keys().current;
   router.use(residentJoinRouter({ db: deps.db, clock: deps.clock, serverName: deps.serverName, signingKey, writer: deps.writer, stateStore: deps.stateStore, keys: keyStore, ensureUsers: deps.ensureUsers }));
-  const history = createHistoryBackfill({ db: deps.db, serverName: deps.serverName, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log });
   const joinDeps = { serverName: deps.serverName, clock: deps.clock, signingKey, client, keys: keyStore, writer: deps.writer, ensureUsers: deps.ensureUsers, log: deps.log, history };
   router.use(inviteRouter({
     db: deps.db, serverName: deps.serverName, signingKey, keys: keyStore, writer: deps.writer,
@@ -153,6 +155,7 @@ export function createFederation(deps: FederationDeps): Federation {
       invite: (invite, state) => sendInvite(client, invite, state),
     },
     async close() {
+      await history.close();
       await verifiers.close();
       await client.close();
       await resolver.close();

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { serverOf, type StoredEvent } from '../events/event-types.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
-import { extendFrontier, inDag, inLog, readFrontier, replaceFrontier } from '../store/backfill-frontier.js';
+import { extendSegment, inDag, inLog, readSegments, replaceSegment, roomsWithGaps, type FrontierSegment } from '../store/backfill-frontier.js';
 import type { Db } from '../store/database.js';
+import { earliestReceivedTsOf } from '../store/event-log.js';
 import type { FederationClient } from './federation-client.js';
 import { checkPdu } from './inbound/check-pdu.js';
 import { byDepth, usersNamedBy } from './inbound/receive-pdus.js';
@@ -32,37 +33,86 @@ const MAX_AUTH_FETCHES = 50;
 /** Servers tried per page. */
 const MAX_SERVERS = 3;
 
+/** Pages one background run fetches for a guild's gaps before it yields (a run per gap recorded, and at start-up). */
+const MAX_GAP_PAGES_PER_RUN = 2_000;
+
 /**
- * History of guilds joined from another server, fetched on demand (spec/federation.md,
- * "History"): from the guild's backfill frontier, a page of older events through GET
- * backfill, with the auth events its messages cite that we lack, stored as history
- * outliers (placed before everything already shown), after which the frontier moves to
- * the page's own prev_events. The join fetches the first page; the client API fetches more
- * when someone pages back past what is held.
+ * History fetched on demand (spec/federation.md, "History"): from a segment of a guild's
+ * backfill frontier, a page of older events through GET backfill, with the auth events its
+ * messages cite that we lack, stored as history outliers (placed in the timeline before
+ * what they precede), after which the segment moves to the page's own prev_events.
+ *
+ * Two kinds of segments: the history before a join (the join fetches its first page, the
+ * client API more when someone pages back past what is held), and the gaps a catch-up
+ * could not fetch in the DAG (fetched in the background at once, and again at start-up
+ * until done), so that no message written while this server was away is lost.
  */
 export function createHistoryBackfill(deps: HistoryBackfillDeps) {
   const inflight = new Map<string, Promise<BackfillOutcome>>();
+  const gapRuns = new Map<string, Promise<void>>();
+  let closed = false;
 
   /** The history before a join (its prev_events) is what is missing. */
   async function begin(roomId: string, joinPrevEvents: readonly string[]): Promise<void> {
     const dag = await inDag(deps.db, joinPrevEvents);
-    await extendFrontier(deps.db, roomId, joinPrevEvents.filter((id) => !dag.has(id)));
+    await extendSegment(deps.db, roomId, null, joinPrevEvents.filter((id) => !dag.has(id)));
   }
 
-  /** One page of older history (one at a time per guild: concurrent callers share it). */
+  /** One page of the history before the join (one at a time per guild: concurrent callers share it). */
   function older(roomId: string, opts: { limit?: number; server?: string } = {}): Promise<BackfillOutcome> {
     let p = inflight.get(roomId);
     if (!p) {
-      p = fetchPage(roomId, opts.limit ?? 100, opts.server).finally(() => inflight.delete(roomId));
+      p = (async () => {
+        const segment = (await readSegments(deps.db, roomId)).find((s) => s.before === null);
+        return segment ? fetchPage(roomId, segment, opts.limit ?? 100, opts.server) : 'done';
+      })().finally(() => inflight.delete(roomId));
       inflight.set(roomId, p);
     }
     return p;
   }
 
-  async function fetchPage(roomId: string, limit: number, preferred?: string): Promise<BackfillOutcome> {
-    const frontier = await readFrontier(deps.db, roomId);
-    if (frontier.length === 0) return 'done';
-    const asked = frontier.slice(0, V_PER_REQUEST);
+  /**
+   * A gap the DAG could not close: `missing` (prev_events the server lacks) and their
+   * ancestors down to what it holds, placed before `before` (when the event after the gap
+   * was logged). Recorded, then fetched in the background.
+   */
+  async function gap(roomId: string, missing: readonly string[], before: number): Promise<void> {
+    await extendSegment(deps.db, roomId, before, missing);
+    fillGaps(roomId);
+  }
+
+  /** Fetches a guild's gaps in the background, one run per guild at a time. */
+  function fillGaps(roomId: string): void {
+    if (closed || gapRuns.has(roomId)) return;
+    const run = (async () => {
+      for (let pages = 0; pages < MAX_GAP_PAGES_PER_RUN && !closed; pages++) {
+        const segment = (await readSegments(deps.db, roomId)).find((s) => s.before !== null);
+        if (!segment || (await fetchPage(roomId, segment, 100)) === 'failed') return;
+      }
+    })()
+      .catch((err) => deps.log.warn({ err, roomId }, 'could not fetch the history of a gap'))
+      .finally(() => gapRuns.delete(roomId));
+    gapRuns.set(roomId, run);
+  }
+
+  /** At start-up: the gaps left unfetched when the server stopped. */
+  async function resumeGaps(): Promise<void> {
+    for (const roomId of await roomsWithGaps(deps.db)) fillGaps(roomId);
+  }
+
+  /** Resolves when no history is being fetched (for tests). */
+  async function idle(): Promise<void> {
+    while (gapRuns.size > 0 || inflight.size > 0) await Promise.allSettled([...gapRuns.values(), ...inflight.values()]);
+  }
+
+  /** Stops the background runs after their current page (the rest is fetched after a restart). */
+  async function close(): Promise<void> {
+    closed = true;
+    await idle();
+  }
+
+  async function fetchPage(roomId: string, segment: FrontierSegment, limit: number, preferred?: string): Promise<BackfillOutcome> {
+    const asked = segment.eventIds.slice(0, V_PER_REQUEST);
     const query = `${asked.map((id) => `v=${encodeURIComponent(id)}`).join('&')}&limit=${limit}`;
     let raws: unknown[] | undefined;
     let from = '';
@@ -94,17 +144,23 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
     const isState = (e: StoredEvent) => typeof e.pdu.state_key === 'string';
     const shown = page.filter((e) => !isState(e));
     await deps.ensureUsers(usersNamedBy(shown));
-    await deps.writer.submitRemote(roomId, { events: [], outliers: byDepth(shown), authContext: [...auth, ...page.filter(isState)], redacted, history: true });
+    await deps.writer.submitRemote(roomId, {
+      events: [], outliers: byDepth(shown), authContext: [...auth, ...page.filter(isState)], redacted,
+      history: segment.before === null ? {} : { before: segment.before },
+    });
 
-    // The frontier moves past what came back: to the page's prev_events that neither came
+    // The segment moves past what came back: to the page's prev_events that neither came
     // with it nor are in our DAG. (An event held only as part of a joined guild's state is
     // still walked through: the history before it is not here.) Asked ids that did not
     // come back are dropped: the peer has nothing before them to give.
     const got = new Set(page.map((e) => e.event_id));
     const prevs = [...new Set(page.flatMap((e) => e.pdu.prev_events))].filter((id) => !got.has(id));
     const dag = await inDag(deps.db, prevs);
-    const next = [...new Set([...frontier.slice(V_PER_REQUEST), ...prevs.filter((id) => !dag.has(id))])];
-    await replaceFrontier(deps.db, roomId, next);
+    const next = [...new Set([...segment.eventIds.slice(V_PER_REQUEST), ...prevs.filter((id) => !dag.has(id))])];
+    // A gap's next page goes before this one. (The history before a join goes before the
+    // earliest time in the guild's log, which this page has just moved.)
+    const placedFrom = segment.before === null ? null : Math.min(segment.before, (await earliestReceivedTsOf(deps.db, shown.map((e) => e.event_id))) ?? segment.before);
+    await replaceSegment(deps.db, roomId, segment.before, next, placedFrom);
     return next.length > 0 ? 'more' : 'last';
   }
 
@@ -133,7 +189,7 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
     return [...new Set(servers)].slice(0, MAX_SERVERS);
   }
 
-  return { begin, older };
+  return { begin, older, gap, resumeGaps, idle, close };
 }
 
 export type HistoryBackfill = ReturnType<typeof createHistoryBackfill>;

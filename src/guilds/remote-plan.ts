@@ -63,9 +63,10 @@ export interface RemoteBatch {
   redacted?: ReadonlySet<string>;
   /**
    * The outliers are history fetched from a peer (backfill): placed in the timeline before
-   * everything already here (history-placement.ts), not at the time they arrive.
+   * `before` (history-placement.ts), not at the time they arrive. Without `before`, before
+   * everything already here.
    */
-  history?: boolean;
+  history?: { before?: number };
   /** Events that authorize the outliers (their auth events) without being stored themselves. */
   authContext?: StoredEvent[];
 }

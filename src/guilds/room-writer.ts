@@ -7,12 +7,11 @@ import type { SigningKey } from '../events/signing-key.js';
 import { applyInPlace, type StateMap } from '../events/state-map.js';
 import type { Db } from '../store/database.js';
 import { appendToRoom, ConcurrencyError, loadRoomHead, loadRoomState, type RoomHead } from '../store/append-events.js';
-import type { LoggedEvent } from '../store/event-log.js';
+import { earliestReceivedTs, type LoggedEvent } from '../store/event-log.js';
 import { linearPlan } from '../store/dag-plan.js';
 import { recordRejections } from '../store/state-groups.js';
 import { createStateStore, type StateStore } from '../store/state-store.js';
 import { placeHistory } from './history-placement.js';
-import { earliestReceivedTs } from '../store/event-log.js';
 import { planRemoteAppend, type RemoteBatch, type RemoteVerdict } from './remote-plan.js';
 
 /** What a command wants to say; the writer fills in the DAG fields, hashes and signs it. */
@@ -200,7 +199,8 @@ export function createRoomWriter(deps: RoomWriterDeps) {
       if (planned.events.length === 0) return item.resolve(planned.verdicts);
       const state = new Map(committed);
       const receivedTs = (lastReceivedTs = Math.max(deps.clock.now(), lastReceivedTs));
-      const placed = item.remote.history ? placeHistory(planned.events, (await earliestReceivedTs(deps.db, roomId)) ?? receivedTs) : undefined;
+      const history = item.remote.history;
+      const placed = history ? placeHistory(planned.events, history.before ?? (await earliestReceivedTs(deps.db, roomId)) ?? receivedTs) : undefined;
       for (const e of planned.events) ownRecent.add(e.event_id);
       try {
         const { logged, head } = await appendToRoom(deps.db, before, planned.events, planned.plan, state, placed ? (e) => placed.get(e.event_id) ?? receivedTs : receivedTs);

@@ -122,6 +122,16 @@ export async function eventsTargeting(db: Db, roomId: string, targetIds: readonl
   return rows.map(toLogged);
 }
 
+/** When the earliest of these events was placed in the log (undefined if none is in it). */
+export async function earliestReceivedTsOf(db: Db, eventIds: readonly string[]): Promise<number | undefined> {
+  let min: number | undefined;
+  for (let i = 0; i < eventIds.length; i += 500) {
+    const row = await db.selectFrom('events').select((eb) => eb.fn.min('received_ts').as('ts')).where('event_id', 'in', eventIds.slice(i, i + 500)).executeTakeFirst();
+    if (row?.ts != null) min = Math.min(min ?? Infinity, Number(row.ts));
+  }
+  return min;
+}
+
 /** When the earliest of a room's events was placed in the log (undefined for an unknown room). */
 export async function earliestReceivedTs(db: Db, roomId: string): Promise<number | undefined> {
   const row = await db.selectFrom('events').select((eb) => eb.fn.min('received_ts').as('ts')).where('room_id', '=', roomId).executeTakeFirst();

@@ -290,6 +290,15 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       `CREATE INDEX events_by_target ON events (room_id, ((pdu::jsonb -> 'content' ->> 'target'))) WHERE type IN ('nexus.message.edit', 'nexus.reaction')`,
     ],
   },
+  {
+    name: '006-gap-history',
+    statements: [
+      // A frontier row of a gap (history a catch-up could not fetch in the DAG): its history
+      // is placed before this time of the log (the oldest placed so far, or the event after
+      // the gap). Null: the history before a join, placed before everything.
+      `ALTER TABLE backfill_frontier ADD COLUMN before_ts bigint`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

@@ -150,6 +150,7 @@ export interface UsersTable {
 export interface BackfillFrontierTable {
   room_id: string;
   event_id: string;
+  before_ts: ColumnType<string | number | null, number | null | undefined, number | null>;
 }
 
 export interface TokensTable {

@@ -9,6 +9,8 @@ import { FEDERATION_PATH_PREFIX } from '../request-auth-middleware.js';
 import { checkPdu, type PduCheck } from './check-pdu.js';
 import { verifyState } from './verify-state.js';
 import type { VerifierPool } from './verifier-pool.js';
+import type { HistoryBackfill } from '../history-backfill.js';
+import { getLoggedEvent } from '../../store/event-log.js';
 import { byDepthThenId } from '../read-endpoints/dag-walk.js';
 import { roomExists } from '../../store/append-events.js';
 
@@ -25,6 +27,8 @@ export interface PduReceiverDeps {
   log: Logger;
   /** Worker threads for the signatures of big transactions (owned by the federation). */
   verifiers: VerifierPool;
+  /** Fetches, as history, the messages of a gap the DAG could not close. */
+  history?: Pick<HistoryBackfill, 'gap'>;
   /** Rounds of get_missing_events (each up to 100 events) before falling back to /state. */
   maxGapRounds?: number;
 }
@@ -133,7 +137,12 @@ export function createPduReceiver(deps: PduReceiverDeps) {
       }
       await deps.ensureUsers(usersNamedBy(verified.events));
       const verdicts = await deps.writer.submitRemote(roomId, { events: [ev], outliers: verified.events, seedState: verified.state });
-      return verdicts.get(ev.event_id);
+      const verdict = verdicts.get(ev.event_id);
+      // The DAG now skips what lies between what we held and `ev`: the messages written
+      // there are fetched as history, placed before `ev`, in the background.
+      const appended = verdict?.status === 'accepted' ? await getLoggedEvent(deps.db, ev.event_id) : undefined;
+      if (appended && deps.history) await deps.history.gap(roomId, [prev], appended.received_ts);
+      return verdict;
     } catch (err) {
       deps.log.info({ err, origin, roomId }, 'could not fetch the state at a gap');
       return undefined;
