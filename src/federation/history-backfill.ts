@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { serverOf, type StoredEvent } from '../events/event-types.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
-import { extendSegment, inDag, inLog, readSegments, replaceSegment, roomsWithGaps, type FrontierSegment } from '../store/backfill-frontier.js';
+import { extendSegment, heldBefore, inDag, inLog, readSegments, replaceSegment, roomsWithGaps, type FrontierSegment } from '../store/backfill-frontier.js';
 import type { Db } from '../store/database.js';
-import { earliestReceivedTsOf } from '../store/event-log.js';
+import { earliestReceivedTsOf, getLoggedEvent } from '../store/event-log.js';
 import type { FederationClient } from './federation-client.js';
 import { checkPdu } from './inbound/check-pdu.js';
 import { byDepth, usersNamedBy } from './inbound/receive-pdus.js';
@@ -52,10 +52,18 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
   const gapRuns = new Map<string, Promise<void>>();
   let closed = false;
 
-  /** The history before a join (its prev_events) is what is missing. */
-  async function begin(roomId: string, joinPrevEvents: readonly string[]): Promise<void> {
-    const dag = await inDag(deps.db, joinPrevEvents);
-    await extendSegment(deps.db, roomId, null, joinPrevEvents.filter((id) => !dag.has(id)));
+  /**
+   * The history before a join (its prev_events) is what is missing. For a rejoin, only
+   * what happened while we were away is: a gap, placed before the join.
+   */
+  async function begin(roomId: string, joinEventId: string): Promise<void> {
+    const join = await getLoggedEvent(deps.db, joinEventId);
+    if (!join) return;
+    const prevs = join.pdu.prev_events;
+    const dag = await inDag(deps.db, prevs);
+    const missing = prevs.filter((id) => !dag.has(id));
+    if (await heldBefore(deps.db, roomId, join.event_id)) return gap(roomId, missing, join.received_ts);
+    await extendSegment(deps.db, roomId, null, missing);
   }
 
   /** One page of the history before the join (one at a time per guild: concurrent callers share it). */

@@ -71,6 +71,12 @@ export async function inDag(db: Db, eventIds: readonly string[]): Promise<Set<st
   return out;
 }
 
+/** Whether this server held the guild's DAG before `eventId` (a rejoin, not a first join). */
+export async function heldBefore(db: Db, roomId: string, eventId: string): Promise<boolean> {
+  const row = await db.selectFrom('event_state').select('event_id').where('room_id', '=', roomId).where('event_id', '<>', eventId).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The ids in a guild's frontier, all segments (for tests and status). */
 export async function readFrontier(db: Db, roomId: string): Promise<string[]> {
   return (await readSegments(db, roomId)).flatMap((s) => s.eventIds).sort();

@@ -22,13 +22,16 @@ describe('history of a guild joined from another server', () => {
     for (const s of servers) await s.cleanup();
   });
 
-  it('is fetched on demand as a client pages back, complete and in order', async () => {
+  beforeAll(async () => {
     const ports = [await freePort(), await freePort()];
     const names = ports.map((p) => `127.0.0.1:${p}`);
     for (const [i, port] of ports.entries()) {
       const overrides: Partial<Config> = { port, serverName: names[i], federation: { mode: 'allowlist', allow: names.filter((n) => n !== names[i]), insecure: true } };
       servers.push(await startTestHomeserver({}, overrides));
     }
+  });
+
+  it('is fetched on demand as a client pages back, complete and in order', async () => {
     const [a, b] = servers;
 
     const bob = await registerUser(b.url, 'bob');
@@ -103,5 +106,41 @@ describe('history of a guild joined from another server', () => {
     expect(await snapshotViews(a.database.db)).toEqual(before);
     await rebuildProjections(a.database.db, { batchSize: 7 });
     expect(await snapshotViews(a.database.db)).toEqual(before);
+  });
+
+  it('after leaving and joining again, what was written meanwhile is filled in, in its place', async () => {
+    const [a, b] = servers;
+    const bob = await registerUser(b.url, 'bob2');
+    const guild = (await bob.api.post('/guilds', { name: 'Revolving Door' })).body;
+    const general = (await bob.api.get(`/guilds/${guild.id}/channels`)).body.find((ch: { type: number }) => ch.type === 0);
+    const invite = (await bob.api.post(`/channels/${general.id}/invites`, { max_uses: 0 })).body;
+    const alice = await registerUser(a.url, 'alice2');
+    const join = async () => expect((await alice.api.post(`/invites/${invite.code}@${b.config.serverName}`, {})).status).toBe(200);
+    await join();
+    const aGuild = (await alice.api.get('/users/@me/guilds')).body[0];
+    const aGeneral = ((await alice.api.get(`/guilds/${aGuild.id}/channels`)).body as Array<{ id: string; type: number }>).find((ch) => ch.type === 0)!;
+    const say = async (content: string) => expect((await bob.api.post(`/channels/${general.id}/messages`, { content })).status).toBe(200);
+    await say('while here 1');
+    await eventually('the first message on A', async () => ((await alice.api.get(`/channels/${aGeneral.id}/messages?limit=5`)).body as Array<{ content: string }>).some((m) => m.content === 'while here 1'));
+
+    // Alice leaves: the guild is gone from her list, and B sees her go.
+    expect((await alice.api.delete(`/users/@me/guilds/${aGuild.id}`)).status).toBe(204);
+    expect((await alice.api.get('/users/@me/guilds')).body).toEqual([]);
+    await eventually('alice gone on B', async () => ((await bob.api.get(`/guilds/${guild.id}/members?limit=10`)).body as unknown[]).length === 1);
+    const away = Array.from({ length: 120 }, (_, i) => `while away ${String(i).padStart(3, '0')}`);
+    for (const m of away) await say(m);
+
+    // She comes back: the same guild, and the messages of her absence between the old ones and the new.
+    await join();
+    await say('while here 2');
+    expect((await alice.api.get('/users/@me/guilds')).body.map((g: { id: string }) => g.id)).toEqual([aGuild.id]);
+    const contents = await eventually('every message on A', async (note) => {
+      await a.federation!.history.idle();
+      const all = (await readChannel(alice.api, aGeneral.id, 50)).map((m) => m.content);
+      note(`${all.length} messages`);
+      return all.length === away.length + 2 ? all : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(contents).toEqual(['while here 1', ...away, 'while here 2']);
+    expect(await readFrontier(a.database.db, guild.nexus_id)).toEqual([]);
   });
 });

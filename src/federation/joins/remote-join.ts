@@ -87,7 +87,7 @@ export async function joinRemoteRoom(deps: RemoteJoinDeps, server: string, roomI
 /** Recent history before the join, the first page of the guild's backfill (history-backfill.ts). */
 async function backfill(deps: RemoteJoinDeps, server: string, roomId: string, join: StoredEvent): Promise<void> {
   try {
-    await deps.history.begin(roomId, join.pdu.prev_events);
+    await deps.history.begin(roomId, join.event_id);
     if ((await deps.history.older(roomId, { server, limit: BACKFILL_ON_JOIN })) === 'failed') {
       deps.log.warn({ server, roomId }, 'could not fetch the history before a join');
     }
