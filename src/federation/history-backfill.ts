@@ -33,8 +33,10 @@ const MAX_AUTH_FETCHES = 50;
 /** Servers tried per page. */
 const MAX_SERVERS = 3;
 
-/** Pages one background run fetches for a guild's gaps before it yields (a run per gap recorded, and at start-up). */
-const MAX_GAP_PAGES_PER_RUN = 2_000;
+/** Pages (of up to 100 events) one background run fetches for a guild's gaps: a million events. */
+const MAX_GAP_PAGES_PER_RUN = 10_000;
+const GAP_RETRY_MS = 60_000;
+const GAP_RETRY_MAX_MS = 3_600_000;
 
 /**
  * History fetched on demand (spec/federation.md, "History"): from a segment of a guild's
@@ -50,6 +52,7 @@ const MAX_GAP_PAGES_PER_RUN = 2_000;
 export function createHistoryBackfill(deps: HistoryBackfillDeps) {
   const inflight = new Map<string, Promise<BackfillOutcome>>();
   const gapRuns = new Map<string, Promise<void>>();
+  const gapFailures = new Map<string, number>(); // room → runs in a row that no server answered
   let closed = false;
 
   /**
@@ -89,17 +92,33 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
     fillGaps(roomId);
   }
 
-  /** Fetches a guild's gaps in the background, one run per guild at a time. */
+  /**
+   * Fetches a guild's gaps in the background, a page at a time, one run per guild at a
+   * time. When no server answers, it tries again later (1 min, doubling up to an hour).
+   */
   function fillGaps(roomId: string): void {
     if (closed || gapRuns.has(roomId)) return;
-    const run = (async () => {
+    const run = (async (): Promise<'done' | 'failed'> => {
+      // Bounded, so a peer that makes up endless history cannot keep us at it for good
+      // (the rest waits for the next gap or restart).
       for (let pages = 0; pages < MAX_GAP_PAGES_PER_RUN && !closed; pages++) {
         const segment = (await readSegments(deps.db, roomId)).find((s) => s.before !== null);
-        if (!segment || (await fetchPage(roomId, segment, 100)) === 'failed') return;
+        if (!segment) return 'done';
+        if ((await fetchPage(roomId, segment, 100)) === 'failed') return 'failed';
       }
+      return 'done';
     })()
-      .catch((err) => deps.log.warn({ err, roomId }, 'could not fetch the history of a gap'))
-      .finally(() => gapRuns.delete(roomId));
+      .catch((err) => {
+        deps.log.warn({ err, roomId }, 'could not fetch the history of a gap');
+        return 'failed' as const;
+      })
+      .then((outcome) => {
+        gapRuns.delete(roomId);
+        const failures = outcome === 'failed' ? (gapFailures.get(roomId) ?? 0) + 1 : 0;
+        if (failures === 0) gapFailures.delete(roomId);
+        else gapFailures.set(roomId, failures);
+        if (outcome === 'failed' && !closed) setTimeout(() => fillGaps(roomId), Math.min(GAP_RETRY_MAX_MS, GAP_RETRY_MS * 2 ** (failures - 1))).unref();
+      });
     gapRuns.set(roomId, run);
   }
 
