@@ -119,10 +119,11 @@ async function projectPlanned(trx: Db, rows: LoggedEvent[], plan: DagPlan, state
       let j = i + 1;
       while (j < rows.length && rows[j].pdu.type === EventType.Message && plan.project[j].self) j++;
       await projectMessages(trx, rows.slice(i, j));
-      // An edit or reaction that came before its message (history fetched later) waits for
-      // it, and applies now, in log order (replay-message-window.ts does the same).
-      const run = rows.slice(i, j).map((r) => r.event_id);
-      for (const ev of await eventsTargeting(trx, rows[i].pdu.room_id, run, rows[i].position)) await projectMessageEvent(trx, ev, state);
+      // An edit or reaction that came before its message waits for it, and applies now, in
+      // log order (replay-message-window.ts does the same). Only history fetched from a peer
+      // (an outlier) can come after what applies to it: a DAG message precedes its edits.
+      const history = rows.slice(i, j).filter((_, k) => plan.after[i + k] === null).map((r) => r.event_id);
+      for (const ev of await eventsTargeting(trx, rows[i].pdu.room_id, history, rows[i].position)) await projectMessageEvent(trx, ev, state);
       i = j;
       continue;
     }

@@ -43,7 +43,8 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
     else waiting.set(targetId, [ev]);
   };
 
-  function message(ev: LoggedEvent): void {
+  /** `history`: the message is an outlier (history fetched from a peer), which is the only kind edits and reactions can come before. */
+  function message(ev: LoggedEvent, history = false): void {
     const c = ev.pdu.content as unknown as MessageContent;
     // Kept in its redacted form (content hash off, or served so: deleted): never shown,
     // as remote-plan.ts plans it.
@@ -57,7 +58,7 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
     const early = waiting.get(ev.event_id);
     if (early) {
       waiting.delete(ev.event_id);
-      for (const e of early) (e.pdu.type === EventType.Edit ? edit : reaction)(e);
+      if (history) for (const e of early) (e.pdu.type === EventType.Edit ? edit : reaction)(e);
     }
   }
 

@@ -55,7 +55,7 @@ export async function createReplayProjector(trx: Db, opts: { keepMessages: numbe
     }
     switch (ev.pdu.type) {
       case EventType.Message:
-        return window.message(ev);
+        return window.message(ev, outliers.has(ev.event_id));
       case EventType.Edit:
         return window.edit(ev);
       case EventType.Reaction:
