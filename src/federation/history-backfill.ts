@@ -167,9 +167,9 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
     // (and the auth events fetched for it) are older than the guild's state here and only
     // serve to authorize them. Stored, they would be the newest events of their slots in
     // the log, and a rebuild would take them for the state.
-    const auth = await missingAuthEvents(from, roomId, page);
     const isState = (e: StoredEvent) => typeof e.pdu.state_key === 'string';
     const shown = page.filter((e) => !isState(e));
+    const auth = await missingAuthEvents(from, roomId, shown, page);
     await deps.ensureUsers(usersNamedBy(shown));
     await deps.writer.submitRemote(roomId, {
       events: [], outliers: byDepth(shown), authContext: [...auth, ...page.filter(isState)], redacted,
@@ -191,10 +191,10 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
     return next.length > 0 ? 'more' : 'last';
   }
 
-  /** The auth events the page's events cite that neither came with it nor are held here. */
-  async function missingAuthEvents(server: string, roomId: string, page: StoredEvent[]): Promise<StoredEvent[]> {
+  /** The auth events that `events` cite that neither came with the page nor are held here. */
+  async function missingAuthEvents(server: string, roomId: string, events: StoredEvent[], page: StoredEvent[]): Promise<StoredEvent[]> {
     const got = new Set(page.map((e) => e.event_id));
-    const cited = [...new Set(page.flatMap((e) => e.pdu.auth_events ?? []))].filter((id) => !got.has(id));
+    const cited = [...new Set(events.flatMap((e) => e.pdu.auth_events ?? []))].filter((id) => !got.has(id));
     const held = await inLog(deps.db, cited);
     const out: StoredEvent[] = [];
     for (const id of cited.filter((a) => !held.has(a)).slice(0, MAX_AUTH_FETCHES)) {
