@@ -25,7 +25,10 @@ export function createGatewayBackend(deps: { db: Db; accounts: Accounts; fanout:
       const user = await getUserById(db, userId);
       if (!user) return [];
       const guilds = await listGuildsForUser(db, user.nexus_id);
-      return Promise.all(guilds.map(async (g) => ({ ...(await presentGuildCreate(db, g, user.nexus_id)) })));
+      return Promise.all(guilds.map(async (g) => {
+        const created = await presentGuildCreate(db, g, user.nexus_id);
+        return { ...created, presences: deps.presence.presencesOf(created.members) };
+      }));
     },
 
     async requestGuildMembers(userId, guildId, query, limit, options) {

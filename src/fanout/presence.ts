@@ -45,8 +45,12 @@ function shownActivities(raw: unknown): Activity[] {
  */
 export function createPresence(deps: { fanout: FanoutContext; serverName: string; sendEdu?: (destination: string, edu: PresenceEdu) => void }) {
   const { fanout } = deps;
+  // Who is not offline, as this process last heard (for GUILD_CREATE's `presences`).
+  const current = new Map<string, { status: PresenceEdu['content']['status']; activities: Activity[] }>();
 
   async function show(nexusId: string, status: PresenceEdu['content']['status'], activities: Activity[]): Promise<void> {
+    if (status === 'offline') current.delete(nexusId);
+    else current.set(nexusId, { status, activities });
     const userId = await fanout.audience.userId(nexusId);
     if (!userId) return;
     for (const guild of await listGuildsForUser(fanout.db, nexusId)) {
@@ -62,6 +66,16 @@ export function createPresence(deps: { fanout: FanoutContext; serverName: string
   }
 
   return {
+    /** GUILD_CREATE's `presences`: those of these members who are not offline. */
+    presencesOf(members: ReadonlyArray<{ user: { id: string; nexus_id: string } }>): Array<Record<string, unknown>> {
+      const out: Array<Record<string, unknown>> = [];
+      for (const { user } of members) {
+        const p = current.get(user.nexus_id);
+        if (p) out.push({ user: { id: user.id }, status: p.status, activities: p.activities, client_status: { web: p.status } });
+      }
+      return out;
+    },
+
     /** One of our users' presence changed (first session, op 3, last session gone). */
     async changed(nexusId: string, presence: { status: string; activities: unknown[] }): Promise<void> {
       const status = SHOWN.has(presence.status) ? (presence.status as PresenceEdu['content']['status']) : 'offline';

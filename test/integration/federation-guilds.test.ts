@@ -217,6 +217,11 @@ describe('guilds across three homeservers', () => {
       daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'dnd', activities: [{ name: 'Federating', type: 0, secret: 'x' }] } }));
       const dnd = await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'dnd');
       expect(dnd.d.activities).toEqual([{ name: 'Federating', type: 0 }]);
+      // A session that connects now finds it in the guild's GUILD_CREATE.
+      const late = await GatewayClient.connect(b.gatewayUrl, host.token);
+      const created = await late.waitFor((p) => p.t === 'GUILD_CREATE' && p.d.id === guild.id);
+      late.close();
+      expect(created.d.presences).toEqual(expect.arrayContaining([{ user: { id: daveOnB }, status: 'dnd', activities: [{ name: 'Federating', type: 0 }], client_status: { web: 'dnd' } }]));
       daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'invisible', activities: [] } }));
       await hostGateway.waitFor((p) => p.t === 'PRESENCE_UPDATE' && p.d.user.id === daveOnB && p.d.status === 'offline');
       daveGateway.ws.send(JSON.stringify({ op: 3, d: { since: null, afk: false, status: 'idle', activities: [] } }));
