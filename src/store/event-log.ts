@@ -108,8 +108,9 @@ export async function getLoggedEvent(db: Db, eventId: string): Promise<LoggedEve
 
 /**
  * The edits and reactions of `roomId` logged before `beforePosition` that apply to the
- * messages `targetIds`, in log order: those that reached us before history fetched later
- * brought their message (index events_by_target, whose predicate the literal types match).
+ * messages `targetIds`, and the redactions of those reactions, in log order: what reached
+ * us before history fetched later brought their message (indexes events_by_target and
+ * events_by_redacts, whose predicates the literal types match).
  */
 export async function eventsTargeting(db: Db, roomId: string, targetIds: readonly string[], beforePosition: string): Promise<LoggedEvent[]> {
   if (targetIds.length === 0) return [];
@@ -119,7 +120,15 @@ export async function eventsTargeting(db: Db, roomId: string, targetIds: readonl
       AND (pdu::jsonb -> 'content' ->> 'target') IN (${sql.join(targetIds)})
       AND position < ${beforePosition}::bigint
     ORDER BY position`.execute(db);
-  return rows.map(toLogged);
+  const found = rows.map(toLogged);
+  const reactions = found.filter((e) => e.pdu.type === EventType.Reaction).map((e) => e.event_id);
+  if (reactions.length === 0) return found;
+  const undone = await sql<EventRow>`
+    SELECT event_id, pdu, position, received_ts FROM events
+    WHERE room_id = ${roomId} AND type = ${sql.lit(EventType.Redaction)}
+      AND (pdu::jsonb -> 'content' ->> 'redacts') IN (${sql.join(reactions)})
+      AND position < ${beforePosition}::bigint`.execute(db);
+  return [...found, ...undone.rows.map(toLogged)].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
 }
 
 /** When the earliest of these events was placed in the log (undefined if none is in it). */

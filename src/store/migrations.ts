@@ -299,6 +299,14 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       `ALTER TABLE backfill_frontier ADD COLUMN before_ts bigint`,
     ],
   },
+  {
+    name: '007-redactions-by-target',
+    statements: [
+      // Redactions by the event they redact: a reaction undone before the history that
+      // brings its message arrives stays undone (eventsTargeting in event-log.ts).
+      `CREATE INDEX events_by_redacts ON events (room_id, ((pdu::jsonb -> 'content' ->> 'redacts'))) WHERE type = 'nexus.redaction'`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

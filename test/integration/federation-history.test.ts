@@ -62,6 +62,9 @@ describe('history of a guild joined from another server', () => {
     expect((await bob.api.patch(`/channels/${general.id}/messages/${sent[40].id}`, { content: 'm040 (edited after)' })).status).toBe(200);
     expect((await bob.api.delete(`/channels/${general.id}/messages/${sent[50].id}`)).status).toBe(204);
     expect((await bob.api.put(`/channels/${general.id}/messages/${sent[60].id}/reactions/${encodeURIComponent('👀')}/@me`)).status).toBe(204);
+    // And a reaction undone again, before A holds its message.
+    expect((await bob.api.put(`/channels/${general.id}/messages/${sent[70].id}/reactions/${encodeURIComponent('👋')}/@me`)).status).toBe(204);
+    expect((await bob.api.delete(`/channels/${general.id}/messages/${sent[70].id}/reactions/${encodeURIComponent('👋')}/@me`)).status).toBe(204);
     const live = (await bob.api.post(`/channels/${general.id}/messages`, { content: 'live' })).body;
     const aLive = await eventually('the live message on A', async () => {
       const page = (await alice.api.get(`/channels/${aGeneral.id}/messages?limit=1`)).body as Array<{ id: string; content: string }>;
@@ -86,6 +89,7 @@ describe('history of a guild joined from another server', () => {
     expect(byContent.get('m040')!.content).toBe('m040 (edited after)');
     expect(byContent.get('m030')!.reactions).toEqual([expect.objectContaining({ count: 1, emoji: expect.objectContaining({ name: '🎉' }) })]);
     expect(byContent.get('m060')!.reactions).toEqual([expect.objectContaining({ count: 1, emoji: expect.objectContaining({ name: '👀' }) })]);
+    expect(byContent.get('m070')!.reactions ?? []).toEqual([]);
     // A fetched message's id tells the time it was written, as on Discord (a message that
     // arrived live has the time it reached A, a little later).
     for (const m of all as unknown as Array<{ id: string; content: string; timestamp: string }>) {

@@ -35,12 +35,23 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
   const windowed = (eventId: unknown) => (isText(eventId) ? messages.get(eventId) : undefined);
   // Edits and reactions whose message is not here (yet): history fetched later brings it,
   // and they apply then, in log order, as projectPlanned does with eventsTargeting.
+  // A waiting reaction that is redacted meanwhile waits no more.
   const waiting = new Map<string, LoggedEvent[]>();
+  const waitingFor = new Map<string, { targetId: string; ev: LoggedEvent }>(); // by waiting event id
   const wait = (targetId: unknown, ev: LoggedEvent) => {
     if (!isText(targetId)) return;
     const list = waiting.get(targetId);
     if (list) list.push(ev);
     else waiting.set(targetId, [ev]);
+    waitingFor.set(ev.event_id, { targetId, ev });
+  };
+  const unwait = (eventId: string) => {
+    const targetId = waitingFor.get(eventId)?.targetId;
+    if (targetId === undefined) return;
+    waitingFor.delete(eventId);
+    const rest = waiting.get(targetId)?.filter((e) => e.event_id !== eventId) ?? [];
+    if (rest.length > 0) waiting.set(targetId, rest);
+    else waiting.delete(targetId);
   };
 
   /** `history`: the message is an outlier (history fetched from a peer), which is the only kind edits and reactions can come before. */
@@ -58,6 +69,7 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
     const early = waiting.get(ev.event_id);
     if (early) {
       waiting.delete(ev.event_id);
+      for (const e of early) waitingFor.delete(e.event_id);
       if (history) for (const e of early) (e.pdu.type === EventType.Edit ? edit : reaction)(e);
     }
   }
@@ -113,7 +125,8 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
     const redacts = (pdu.content as unknown as RedactionContent).redacts;
     const windowedMessage = windowed(redacts);
     const windowedReaction = isText(redacts) ? reactions.get(redacts) : undefined;
-    const target = windowedMessage?.ev ?? windowedReaction?.ev ?? flushed.event(redacts);
+    const waitingReaction = isText(redacts) ? waitingFor.get(redacts)?.ev : undefined;
+    const target = windowedMessage?.ev ?? windowedReaction?.ev ?? waitingReaction ?? flushed.event(redacts);
     if (!target || target.pdu.room_id !== pdu.room_id || !mayRedact(ev, target, stateBefore)) return;
     if (target.pdu.type === EventType.Message) {
       if (windowedMessage) {
@@ -127,6 +140,7 @@ export function createMessageWindow(trx: Db, types: { messages: ColumnTypes; rea
       flushed.deleteMessage(row);
     } else if (target.pdu.type === EventType.Reaction) {
       if (windowedReaction) dropWindowedReaction(redacts);
+      else if (waitingReaction) unwait(redacts);
       else flushed.deleteReaction(redacts);
     }
   }
