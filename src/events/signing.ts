@@ -16,16 +16,21 @@ export function signCanonical(canonical: string, key: SigningKey): string {
   return toBase64(cryptoSign(null, Buffer.from(canonical, 'utf8'), key.privateKeyObject));
 }
 
+/** The 64 bytes of a base64 Ed25519 signature, or undefined when it cannot be one. */
+export function decodeSignature(signatureBase64: string): Buffer | undefined {
+  try {
+    const sig = fromBase64(signatureBase64);
+    return sig.length === 64 ? sig : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks a base64 signature over the UTF-8 bytes of `canonical`. Never throws: a
  *  malformed signature is simply not valid. */
 export function verifyCanonical(canonical: string, signatureBase64: string, publicKey: KeyObject): boolean {
-  let sig: Buffer;
-  try {
-    sig = fromBase64(signatureBase64);
-  } catch {
-    return false;
-  }
-  if (sig.length !== 64) return false;
+  const sig = decodeSignature(signatureBase64);
+  if (!sig) return false;
   try {
     return cryptoVerify(null, Buffer.from(canonical, 'utf8'), publicKey, sig);
   } catch {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { serverOf, type StoredEvent } from '../events/event-types.js';
 import type { RoomWriter } from '../guilds/room-writer.js';
-import { extendSegment, heldBefore, inDag, inLog, readSegments, replaceSegment, roomsWithGaps, type FrontierSegment } from '../store/backfill-frontier.js';
+import { extendSegment, heldBefore, inDag, readSegments, replaceSegment, roomsWithGaps, type FrontierSegment } from '../store/backfill-frontier.js';
 import type { Db } from '../store/database.js';
-import { earliestReceivedTsOf, getLoggedEvent } from '../store/event-log.js';
+import { earliestReceivedTsOf, eventIdsInLog, getLoggedEvent } from '../store/event-log.js';
 import type { FederationClient } from './federation-client.js';
 import { checkPdu } from './inbound/check-pdu.js';
 import { byDepth, usersNamedBy } from './inbound/receive-pdus.js';
@@ -195,7 +195,7 @@ export function createHistoryBackfill(deps: HistoryBackfillDeps) {
   async function missingAuthEvents(server: string, roomId: string, events: StoredEvent[], page: StoredEvent[]): Promise<StoredEvent[]> {
     const got = new Set(page.map((e) => e.event_id));
     const cited = [...new Set(events.flatMap((e) => e.pdu.auth_events ?? []))].filter((id) => !got.has(id));
-    const held = await inLog(deps.db, cited);
+    const held = await eventIdsInLog(deps.db, cited);
     const out: StoredEvent[] = [];
     for (const id of cited.filter((a) => !held.has(a)).slice(0, MAX_AUTH_FETCHES)) {
       try {

@@ -7,6 +7,7 @@ import { planGroup, sameRef, type DagPlan, type GroupRef } from '../store/dag-pl
 import { eventStateGroups, rejectedEvents } from '../store/state-groups.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Db } from '../store/database.js';
+import { eventIdsInLog } from '../store/event-log.js';
 
 // The remote half of the append path (spec/federation.md, "Receiving PDUs"): peers' events,
 // already checked for hashes and signatures, are placed in the guild's DAG. For each event,
@@ -79,7 +80,7 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   const events = batch.events;
 
   const ids = [...events, ...(batch.outliers ?? [])].map((e) => e.event_id);
-  const inLog = await existingIds(db, ids);
+  const inLog = await eventIdsInLog(db, ids);
   const rejectedBefore = await rejectedEvents(db, events.map((e) => e.event_id));
   const batchKnown = new Map<string, Known>();
   const batchEvents = new Map(events.map((e) => [e.event_id, e]));
@@ -257,12 +258,3 @@ function changedSlots(from: StateMap, to: StateMap): string[] {
   return out;
 }
 
-async function existingIds(db: Db, ids: string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  // A join's state can hold more ids than one statement takes parameters (65,535).
-  for (let i = 0; i < ids.length; i += 10_000) {
-    const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', ids.slice(i, i + 10_000)).execute();
-    for (const r of rows) out.add(r.event_id);
-  }
-  return out;
-}

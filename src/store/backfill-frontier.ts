@@ -51,16 +51,6 @@ export async function extendSegment(db: Db, roomId: string, before: number | nul
   }
 }
 
-/** Those of `eventIds` that are in this server's log. */
-export async function inLog(db: Db, eventIds: readonly string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (let i = 0; i < eventIds.length; i += ID_CHUNK) {
-    const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', eventIds.slice(i, i + ID_CHUNK)).execute();
-    for (const r of rows) out.add(r.event_id);
-  }
-  return out;
-}
-
 /** Those of `eventIds` that are in this server's DAG (they have a known state). */
 export async function inDag(db: Db, eventIds: readonly string[]): Promise<Set<string>> {
   const out = new Set<string>();

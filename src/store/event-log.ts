@@ -101,6 +101,16 @@ export async function* scanLog(db: Db, opts: { roomId?: string; sincePosition?: 
   }
 }
 
+/** Those of `eventIds` that are in the log, in slices (a join's state can hold more ids than a statement takes parameters). */
+export async function eventIdsInLog(db: Db, eventIds: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < eventIds.length; i += 10_000) {
+    const rows = await db.selectFrom('events').select('event_id').where('event_id', 'in', eventIds.slice(i, i + 10_000)).execute();
+    for (const r of rows) out.add(r.event_id);
+  }
+  return out;
+}
+
 export async function getLoggedEvent(db: Db, eventId: string): Promise<LoggedEvent | undefined> {
   const row = await db.selectFrom('events').select(['event_id', 'pdu', 'position', 'received_ts']).where('event_id', '=', eventId).executeTakeFirst();
   return row ? toLogged(row) : undefined;

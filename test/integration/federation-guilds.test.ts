@@ -1,24 +1,12 @@
-import type { Config } from '../../src/config.js';
 import { loadRoomState } from '../../src/store/append-events.js';
 import { stateHash } from '../../src/events/state-hash.js';
-import { GatewayClient, registerUser, startTestHomeserver } from '../helpers/homeserver.js';
-import { freePort } from '../helpers/ports.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFederatedServers, type TestServer as Server } from '../helpers/federated-servers.js';
+import { GatewayClient, registerUser } from '../helpers/homeserver.js';
 
 // Three homeservers in one process, each with its own database and keys, federating over
 // loopback: a guild on B, joined from A and C through `CODE@server` invites; messages,
 // edits, reactions and deletes replicate; every server ends with the same guild state.
-
-type Server = Awaited<ReturnType<typeof startTestHomeserver>>;
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('guilds across three homeservers', () => {
   const servers: Server[] = [];
@@ -28,12 +16,7 @@ describe('guilds across three homeservers', () => {
   });
 
   beforeAll(async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const names = ports.map((p) => `127.0.0.1:${p}`);
-    for (const [i, port] of ports.entries()) {
-      const overrides: Partial<Config> = { port, serverName: names[i], federation: { mode: 'allowlist', allow: names.filter((n) => n !== names[i]), insecure: true } };
-      servers.push(await startTestHomeserver({}, overrides));
-    }
+    servers.push(...(await startFederatedServers(3)));
     [a, b, c] = servers;
   });
 

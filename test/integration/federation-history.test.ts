@@ -1,20 +1,17 @@
-import type { Config } from '../../src/config.js';
 import { snowflakeTime } from '../../src/snowflake.js';
 import { readFrontier } from '../../src/store/backfill-frontier.js';
 import { rebuildProjections } from '../../src/store/rebuild.js';
 import { snapshotViews } from '../../src/store/views-snapshot.js';
 import { eventually } from '../helpers/eventually.js';
-import { registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+import { startFederatedServers, type TestServer as Server } from '../helpers/federated-servers.js';
+import { registerUser } from '../helpers/homeserver.js';
 import { pageBackward, readChannel } from '../helpers/message-pages.js';
-import { freePort } from '../helpers/ports.js';
 
 // History of a guild joined from another server: the join brings the last 50 events, and
 // paging back through the REST API fetches the rest from the guild's server on demand.
 // Every message shows up once, in the order it was written, with its original time;
 // edits, reactions and deletions count whether they happened before the join or after it
 // (when the joining server gets them before the message they apply to).
-
-type Server = Awaited<ReturnType<typeof startTestHomeserver>>;
 
 describe('history of a guild joined from another server', () => {
   const servers: Server[] = [];
@@ -23,13 +20,8 @@ describe('history of a guild joined from another server', () => {
   });
 
   beforeAll(async () => {
-    const ports = [await freePort(), await freePort()];
-    const names = ports.map((p) => `127.0.0.1:${p}`);
-    for (const [i, port] of ports.entries()) {
-      // Bob writes history faster than the per-route rate limit (50/s) allows.
-      const overrides: Partial<Config> = { port, serverName: names[i], rateLimits: false, federation: { mode: 'allowlist', allow: names.filter((n) => n !== names[i]), insecure: true } };
-      servers.push(await startTestHomeserver({}, overrides));
-    }
+    // Bob writes history faster than the per-route rate limit (50/s) allows.
+    servers.push(...(await startFederatedServers(2, { rateLimits: false })));
   });
 
   it('is fetched on demand as a client pages back, complete and in order', async () => {

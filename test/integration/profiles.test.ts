@@ -1,10 +1,9 @@
-import type { Config } from '../../src/config.js';
 import { FederationRequestError } from '../../src/federation/errors.js';
 import { PROFILES_QUERY_PATH } from '../../src/federation/profile-queries.js';
-import { defaultTestDatabase, testDatabaseOptions } from '../helpers/databases.js';
+import { testDatabaseOptions } from '../helpers/databases.js';
 import { eventually } from '../helpers/eventually.js';
 import { GatewayClient, registerUser, startTestHomeserver } from '../helpers/homeserver.js';
-import { freePort } from '../helpers/ports.js';
+import { startFederatedServers } from '../helpers/federated-servers.js';
 
 // Display names (Discord's `global_name`): set with PATCH /users/@me, shown everywhere a
 // user object is, announced on the gateway, and carried to other servers (query/profiles
@@ -104,12 +103,7 @@ describe('display names across homeservers', () => {
   });
 
   beforeAll(async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const names = ports.map((p) => `127.0.0.1:${p}`);
-    for (const [i, port] of ports.entries()) {
-      const overrides: Partial<Config> = { port, serverName: names[i], federation: { mode: 'allowlist', allow: names.filter((n) => n !== names[i]), insecure: true } };
-      servers.push(await startTestHomeserver(await defaultTestDatabase(), overrides));
-    }
+    servers.push(...(await startFederatedServers(3)));
     [a, b, c] = servers;
   });
 

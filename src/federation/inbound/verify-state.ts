@@ -2,7 +2,7 @@ import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { authorizeEvent } from '../../events/auth-rules.js';
-import { fromBase64 } from '../../events/canonical-json.js';
+import { decodeSignature } from '../../events/signing.js';
 import { EventType, type StoredEvent } from '../../events/event-types.js';
 import { authEventsState } from '../../events/state-res/power-events.js';
 import { applyInPlace } from '../../events/state-map.js';
@@ -145,13 +145,8 @@ export function createParallelVerifier(opts: { shareHere?: boolean; unref?: bool
   }
 
   const verify: SignatureVerifier = (canonical, signatureBase64, key) => {
-    let sig: Buffer;
-    try {
-      sig = fromBase64(signatureBase64);
-    } catch {
-      return false;
-    }
-    if (sig.length !== 64) return false;
+    const sig = decodeSignature(signatureBase64);
+    if (!sig) return false;
     return new Promise<boolean>((resolve) => {
       queue.push({ canonical, sig, key, resolve });
       if (!scheduled) {
