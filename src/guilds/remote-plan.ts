@@ -15,7 +15,9 @@ import { eventIdsInLog } from '../store/event-log.js';
 //   1. the state before it is the state after its prev_event, or the resolution of the
 //      states after its prev_events when it merges a fork;
 //   2. it must pass the auth rules against that state, and against the state its own
-//      auth_events make, or it is rejected (and remembered as rejected);
+//      auth_events make, or it is rejected (and remembered as rejected, with its
+//      prev_events: a rejected event changes nothing, so the state after it is the state
+//      before it, and events that cite it stand on that);
 //   3. the guild's new current state is the resolution of its new forward extremities;
 //   4. an event that fails the auth rules against the *current* state is soft-failed: kept
 //      in the DAG (every server must agree on the DAG) but not shown (e.g. a message from
@@ -45,7 +47,7 @@ export interface RemotePlan {
   /** The events to append, in order (outliers first). */
   events: StoredEvent[];
   verdicts: Map<string, RemoteVerdict>;
-  rejections: Array<{ event_id: string; room_id: string; reason: string }>;
+  rejections: Array<{ event_id: string; room_id: string; reason: string; prev_events: string[] }>;
   /** The current state after the plan (what appendToRoom will have advanced `state` to). */
   current: StateMap;
 }
@@ -81,10 +83,14 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
 
   const ids = [...events, ...(batch.outliers ?? [])].map((e) => e.event_id);
   const inLog = await eventIdsInLog(db, ids);
-  const rejectedBefore = await rejectedEvents(db, events.map((e) => e.event_id));
   const batchKnown = new Map<string, Known>();
   const batchEvents = new Map(events.map((e) => [e.event_id, e]));
-  const batchRejected = new Set<string>(rejectedBefore.keys());
+  const prevsOf = (e: StoredEvent) => [...new Set(Array.isArray(e.pdu.prev_events) ? e.pdu.prev_events : [])];
+  // Rejected before: the batch's own events (not checked again), and the prev_events that
+  // the batch cites from outside it (its events stand on the state before those).
+  const rejectedBefore = await rejectedEvents(db, [...new Set([...ids, ...events.flatMap(prevsOf).filter((p) => !batchEvents.has(p))])]);
+  const rejectedPrevs = new Map<string, string[]>();
+  for (const [id, r] of rejectedBefore) if (r.prevEvents) rejectedPrevs.set(id, r.prevEvents);
 
   // Outliers: stored once. Those in the seed state hold its slots in the views; history
   // fetched with a join (messages and the like) is shown if its own auth events allow it.
@@ -139,6 +145,27 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
     return known;
   }
 
+  /**
+   * The state after `eventId`, or the prev_events whose states are unknown. A rejected
+   * event changes nothing: the state after it is the state before it (the resolution of
+   * the states after its own prev_events), so one refused event does not cut off the
+   * events built on it (its server's later events cite it).
+   */
+  async function stateAfter(eventId: string, hops = 0): Promise<Known | { missing: string[] }> {
+    const known = await knownState(eventId);
+    if (known) return known;
+    const prevs = rejectedPrevs.get(eventId);
+    if (!prevs || prevs.length === 0 || hops >= MAX_REJECTED_HOPS) return { missing: [eventId] };
+    const parts: Known[] = [];
+    const missing: string[] = [];
+    for (const p of prevs) {
+      const k = await stateAfter(p, hops + 1);
+      if ('missing' in k) missing.push(...k.missing);
+      else parts.push(k);
+    }
+    return missing.length > 0 ? { missing } : resolve(parts);
+  }
+
   async function resolve(parts: Known[]): Promise<Known> {
     const distinct = parts.filter((p, i) => parts.findIndex((q) => same(p, q)) === i);
     if (distinct.length === 1) return distinct[0];
@@ -156,17 +183,17 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
     }
     const earlier = rejectedBefore.get(id);
     if (earlier) {
-      verdicts.set(id, { status: 'rejected', reason: earlier });
+      verdicts.set(id, { status: 'rejected', reason: earlier.reason });
       continue;
     }
+    const prevIds = prevsOf(ev);
     const reject = (reason: string) => {
       verdicts.set(id, { status: 'rejected', reason });
-      rejections.push({ event_id: id, room_id: ev.pdu.room_id, reason });
-      batchRejected.add(id);
+      rejections.push({ event_id: id, room_id: ev.pdu.room_id, reason, prev_events: prevIds });
+      rejectedPrevs.set(id, prevIds);
     };
 
     // 1. The state before the event.
-    const prevIds = [...new Set(Array.isArray(ev.pdu.prev_events) ? ev.pdu.prev_events : [])].filter((p) => !batchRejected.has(p));
     let before: Known;
     if (ev.pdu.type === EventType.Create && prevIds.length === 0) {
       before = { ref: null, chain: 0, state: new Map() };
@@ -182,9 +209,9 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
       const parts: Known[] = [];
       const missing: string[] = [];
       for (const p of prevIds) {
-        const k = await knownState(p);
-        if (k) parts.push(k);
-        else missing.push(p);
+        const k = await stateAfter(p);
+        if ('missing' in k) missing.push(...k.missing);
+        else parts.push(k);
       }
       if (missing.length > 0) {
         verdicts.set(id, { status: 'missing', missing });
@@ -250,6 +277,9 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   plan.currentChain = cur.chain;
   return { plan, events: out, verdicts, rejections, current: cur.state };
 }
+
+/** How far back through rejected events a state is looked for (a chain of them is a peer's bug, not history). */
+const MAX_REJECTED_HOPS = 50;
 
 /** The winners of the slots that differ between two states. */
 function changedSlots(from: StateMap, to: StateMap): string[] {

@@ -307,6 +307,15 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       `CREATE INDEX events_by_redacts ON events (room_id, ((pdu::jsonb -> 'content' ->> 'redacts'))) WHERE type = 'nexus.redaction'`,
     ],
   },
+  {
+    name: '008-rejected-prev-events',
+    statements: [
+      // A rejected event changes no state, so an event citing it stands on the state before
+      // it: the state of the rejected event's own prev_events (JSON array; null for rows
+      // written before this column, whose children still count them as unknown).
+      `ALTER TABLE rejected_events ADD COLUMN prev_events text`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

@@ -197,6 +197,8 @@ export interface RejectedEventsTable {
   room_id: string;
   reason: string;
   received_ts: number | string;
+  /** JSON array of the rejected event's prev_events; null on rows older than migration 008. */
+  prev_events: string | null;
 }
 
 export interface FederationTxnsTable {

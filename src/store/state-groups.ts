@@ -89,18 +89,25 @@ export async function eventStateGroups(db: Db, eventIds: readonly string[]): Pro
   return out;
 }
 
-export async function rejectedEvents(db: Db, eventIds: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+export interface Rejection {
+  reason: string;
+  /** The rejected event's prev_events: the state after it is the state before it. Absent on old rows. */
+  prevEvents?: string[];
+}
+
+/** The rejections remembered for those of `eventIds` that peers sent and the auth rules refused. */
+export async function rejectedEvents(db: Db, eventIds: readonly string[]): Promise<Map<string, Rejection>> {
+  const out = new Map<string, Rejection>();
   for (const ids of chunks(eventIds)) {
-    const rows = await db.selectFrom('rejected_events').select(['event_id', 'reason']).where('event_id', 'in', ids).execute();
-    for (const r of rows) out.set(r.event_id, r.reason);
+    const rows = await db.selectFrom('rejected_events').select(['event_id', 'reason', 'prev_events']).where('event_id', 'in', ids).execute();
+    for (const r of rows) out.set(r.event_id, r.prev_events === null ? { reason: r.reason } : { reason: r.reason, prevEvents: JSON.parse(r.prev_events) as string[] });
   }
   return out;
 }
 
-export async function recordRejections(trx: Db, rows: Array<{ event_id: string; room_id: string; reason: string }>, receivedTs: number): Promise<void> {
+export async function recordRejections(trx: Db, rows: Array<{ event_id: string; room_id: string; reason: string; prev_events: string[] }>, receivedTs: number): Promise<void> {
   for (const chunk of chunks(rows)) {
-    await trx.insertInto('rejected_events').values(chunk.map((r) => ({ ...r, received_ts: receivedTs })))
+    await trx.insertInto('rejected_events').values(chunk.map((r) => ({ ...r, prev_events: JSON.stringify(r.prev_events), received_ts: receivedTs })))
       .onConflict((oc) => oc.column('event_id').doNothing()).execute();
   }
 }

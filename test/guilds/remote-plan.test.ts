@@ -39,4 +39,35 @@ describe.each(testDatabaseOptions())('a remote batch on $name', ({ options }) =>
     expect(verdicts.get(message.event_id)).toEqual({ status: 'accepted', softFailed: false });
     expect(await getLoggedEvent(opened.db, message.event_id)).toBeDefined();
   });
+
+  // A rejected event changes nothing: the events built on it (its server's later events
+  // cite it) stand on the state before it, whether it came in their batch or an earlier one.
+  it.each([['an earlier batch', false], ['the same batch', true]])('accepts events built on an event it rejected in %s', async (_, together) => {
+    const key = generateSigningKey('t1');
+    const writer = createRoomWriter({ db: opened.db, clock: systemClock, serverName: 'test.local', signingKey: () => key });
+    const { roomId, events } = await createGuildService({ writer, serverName: 'test.local' }).createGuild(alice, { name: 'Hall' });
+    const channel = events[4].pdu.state_key!;
+    const state = await writer.stateOf(roomId);
+    const head = await writer.headOf(roomId);
+    const message = (sender: string, body: string, prev: string[], depth: number) => {
+      const content = { channel, body };
+      return finalizeEvent({
+        room_id: roomId, type: EventType.Message, sender, origin: 'test.local', origin_server_ts: systemClock.now(),
+        depth, prev_events: prev, auth_events: selectAuthEvents(EventType.Message, undefined, sender, content, state), content,
+      }, 'test.local', key);
+    };
+    const refused = message('@mallory:test.local', 'not a member', head.extremities, head.depth + 1);
+    const child = message(alice, 'built on it', [refused.event_id], head.depth + 2);
+    const grandchild = message(alice, 'and on that', [child.event_id], head.depth + 3);
+
+    const first = await writer.submitRemote(roomId, { events: together ? [refused, child] : [refused] });
+    expect(first.get(refused.event_id)).toMatchObject({ status: 'rejected' });
+    const second = together ? first : await writer.submitRemote(roomId, { events: [child] });
+    expect(second.get(child.event_id)).toEqual({ status: 'accepted', softFailed: false });
+    expect((await writer.submitRemote(roomId, { events: [grandchild] })).get(grandchild.event_id)).toEqual({ status: 'accepted', softFailed: false });
+    expect(await getLoggedEvent(opened.db, refused.event_id)).toBeUndefined();
+    // What the rejected event stood on stays a forward extremity (nothing accepted cites it);
+    // our next event merges both.
+    expect((await writer.headOf(roomId)).extremities).toEqual([...head.extremities, grandchild.event_id].sort());
+  });
 });

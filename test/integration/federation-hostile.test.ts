@@ -51,14 +51,14 @@ describe('hostile federation peers', () => {
   });
 
   /** A message by `sender`, built on B's current DAG tips and state, signed with `key`. */
-  async function message(body: string, opts: { sender?: string; origin?: string; key?: ReturnType<typeof signingKeyFromSeed> } = {}) {
+  async function message(body: string, opts: { sender?: string; origin?: string; key?: ReturnType<typeof signingKeyFromSeed>; after?: { event_id: string; pdu: { depth: number } } } = {}) {
     const head = await b.writer.headOf(roomId);
     const state = await b.writer.stateOf(roomId);
     const sender = opts.sender ?? alice();
     const content = { channel: channelKey, body };
     const unsigned: UnsignedPdu = {
       room_id: roomId, type: EventType.Message, sender, origin: opts.origin ?? a.config.serverName, origin_server_ts: Date.now(),
-      depth: head.depth + 1, prev_events: head.extremities, auth_events: selectAuthEvents(EventType.Message, undefined, sender, content, state), content,
+      depth: (opts.after?.pdu.depth ?? head.depth) + 1, prev_events: opts.after ? [opts.after.event_id] : head.extremities, auth_events: selectAuthEvents(EventType.Message, undefined, sender, content, state), content,
     };
     return finalizeEvent(unsigned, opts.origin ?? a.config.serverName, opts.key ?? a.keys.current);
   }
@@ -111,6 +111,17 @@ describe('hostile federation peers', () => {
       body: { origin: d.config.serverName, origin_server_ts: Date.now(), pdus: [] },
     }).catch((e) => e);
     expect(lying).toMatchObject({ status: 403, errcode: 'N_FORBIDDEN' });
+  });
+
+  it('refuses an event of a non-member, yet takes the events its server built on it', async () => {
+    const refused = await message('I never joined', { sender: `@nobody:${a.config.serverName}` });
+    expect((await send(a, 'txn-outsider', [refused.pdu])).pdus[refused.event_id].error).toMatch(/join|member/);
+    // A's later events cite what A holds; one refused event must not cut A off.
+    const child = await message('built on it', { after: refused });
+    expect((await send(a, 'txn-after-outsider', [child.pdu])).pdus[child.event_id]).toEqual({});
+    const page = (await bobApi.get(`/channels/${generalId}/messages?limit=50`)).body as Array<{ content: string }>;
+    expect(page.map((m) => m.content)).toContain('built on it');
+    expect(page.map((m) => m.content)).not.toContain('I never joined');
   });
 
   it('refuses the events of a banned user, and keeps serving', async () => {

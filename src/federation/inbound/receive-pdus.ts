@@ -85,7 +85,7 @@ export function createPduReceiver(deps: PduReceiverDeps) {
   async function appendFillingGaps(origin: string, roomId: string, events: StoredEvent[], round: number, redacted?: ReadonlySet<string>): Promise<Map<string, RemoteVerdict>> {
     await deps.ensureUsers(usersNamedBy(events));
     const verdicts = await deps.writer.submitRemote(roomId, { events, redacted });
-    const waiting = events.filter((e) => verdicts.get(e.event_id)?.status === 'missing');
+    let waiting = events.filter((e) => verdicts.get(e.event_id)?.status === 'missing');
     if (waiting.length === 0) return verdicts;
 
     if (round < maxRounds) {
@@ -94,10 +94,12 @@ export function createPduReceiver(deps: PduReceiverDeps) {
         await appendFillingGaps(origin, roomId, fetched, round + 1);
         const again = await deps.writer.submitRemote(roomId, { events: waiting, redacted });
         for (const [id, v] of again) verdicts.set(id, v);
-        return verdicts;
+        waiting = waiting.filter((e) => verdicts.get(e.event_id)?.status === 'missing');
       }
     }
-    // Too deep, or the peer had nothing: take the state at the missing prev from the peer.
+    // Too deep, the peer had nothing, or what it sent did not close the gap: take the state
+    // at the missing prev from the peer, so one unclosable gap does not hold back the
+    // server's later events.
     for (const ev of waiting) {
       const v = verdicts.get(ev.event_id);
       if (v?.status !== 'missing' || ev.pdu.prev_events.length !== 1) continue;
