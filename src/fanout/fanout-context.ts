@@ -29,6 +29,11 @@ export interface FanoutContext {
   stateFor(ev: LoggedEvent): Promise<StateMap>;
   /** Drops a room's state, to be reloaded from the views by the next stateFor. */
   forgetState(roomId: string): void;
+  /**
+   * Rereads a room's state from the views (after a resolution moved them slot by slot) and
+   * returns it with the state held before, if any.
+   */
+  reloadState(roomId: string): Promise<{ before?: StateMap; after: StateMap }>;
   /** When a member joined (cached until their membership changes). */
   joinedTs(roomId: string, nexusId: string): Promise<number | undefined>;
   forgetMember(roomId: string, nexusId: string): void;
@@ -80,6 +85,12 @@ export function createFanoutContext(deps: { db: Db; writer: RoomWriter; audience
     },
     forgetState(roomId) {
       states.delete(roomId);
+    },
+    async reloadState(roomId) {
+      const before = states.get(roomId);
+      const after = await loadRoomState(deps.db, roomId);
+      states.set(roomId, after);
+      return { before, after };
     },
     async joinedTs(roomId, nexusId) {
       const k = `${roomId}|${nexusId}`;

@@ -1,4 +1,4 @@
-import { EventType, type MemberContent, type PinContent } from '../events/event-types.js';
+import { EventType, type MemberContent, type PinContent, type StoredEvent } from '../events/event-types.js';
 import type { StateMap } from '../events/state-map.js';
 import { Intent } from '../gateway/intents.js';
 import { presentChannel, presentGuild, presentGuildCreate, presentMember } from '../api/presenters.js';
@@ -13,7 +13,7 @@ import { getRoleByKey } from '../store/views/roles.js';
 import type { FanoutContext } from './fanout-context.js';
 
 /** Dispatches for a state event: guild settings, channels, roles, members, overwrites, pins. */
-export async function dispatchStateEvent(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, state: StateMap): Promise<void> {
+export async function dispatchStateEvent(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, state: StateMap, opts: SlotChange = {}): Promise<void> {
   const { pdu } = ev;
   const key = pdu.state_key!;
   const members = await ctx.audience.members(state);
@@ -54,7 +54,7 @@ export async function dispatchStateEvent(ctx: FanoutContext, ev: LoggedEvent, gu
     }
 
     case EventType.Member:
-      return dispatchMembership(ctx, ev, guild, state, members);
+      return dispatchMembership(ctx, ev, guild, members, opts);
 
     case EventType.Pin: {
       const c = pdu.content as unknown as PinContent;
@@ -67,13 +67,22 @@ export async function dispatchStateEvent(ctx: FanoutContext, ev: LoggedEvent, gu
   }
 }
 
+export interface SlotChange {
+  /**
+   * What held the slot before, as clients were shown it (null: nothing). By default the
+   * slot's previous event in the log; a resolution says what it replaced.
+   */
+  previous?: StoredEvent | null;
+}
+
 /** Joins, leaves, kicks, bans and member updates, judged against the membership before. */
-async function dispatchMembership(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, state: StateMap, members: Set<string>): Promise<void> {
+async function dispatchMembership(ctx: FanoutContext, ev: LoggedEvent, guild: GuildRow, members: Set<string>, opts: SlotChange): Promise<void> {
   const { pdu } = ev;
   const target = pdu.state_key!;
   ctx.forgetMember(pdu.room_id, target);
   const now = (pdu.content as unknown as MemberContent).membership;
-  const before = (await previousStateEvent(ctx.db, pdu.room_id, EventType.Member, target, ev.position))?.pdu.content as MemberContent | undefined;
+  const previous = opts.previous !== undefined ? opts.previous : await previousStateEvent(ctx.db, pdu.room_id, EventType.Member, target, ev.position);
+  const before = previous?.pdu.content as MemberContent | undefined;
   const was = before?.membership;
   const userRow = await ctx.audience.user(target);
   const user = userRow ? renderUser(userRow) : placeholderUser(target);

@@ -86,7 +86,9 @@ export async function appendToRoom(
         .returning('id').executeTakeFirstOrThrow();
       written.push({ id: String(row.id), chain: g.chain });
     }
-    const inDag = rows.flatMap((r, i) => (plan.after[i] ? [{ event_id: r.event_id, room_id: head.roomId, state_group: idOf(plan.after[i]!), soft_failed: plan.softFailed[i] }] : []));
+    const inDag = rows.flatMap((r, i) => (plan.after[i]
+      ? [{ event_id: r.event_id, room_id: head.roomId, state_group: idOf(plan.after[i]!), soft_failed: plan.softFailed[i], shown: plan.project[i].self, resolved: plan.project[i].slots !== undefined }]
+      : []));
     await insertEventStates(trx, inDag);
     const current = 'id' in plan.current ? { id: plan.current.id, chain: plan.currentChain } : written[plan.current.index];
     // Outliers are stored (and their state projected) but are no tips of our DAG.

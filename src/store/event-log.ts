@@ -12,6 +12,10 @@ export interface LoggedEvent extends StoredEvent {
    * peer sent with a join or for a gap), so it is not news to dispatch.
    */
   outlier?: boolean;
+  /** Set by readLogAfter: the event itself is not in the views (soft-failed, kept redacted, or a state event placed by a resolution). */
+  hidden?: boolean;
+  /** Set by readLogAfter: the room's current state after the event came from a state resolution (a fork merged). */
+  resolved?: boolean;
 }
 
 /** Where a reader of the log has got to: events are read in (txid, position) order. */
@@ -51,11 +55,13 @@ export async function insertEvents(trx: Db, events: StoredEvent[], receivedTs: n
   return events.map((e) => ({ ...e, position: positions.get(e.event_id)!, received_ts: tsOf(e) }));
 }
 
-type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string; outlier?: boolean };
+type EventRow = { event_id: string; pdu: string; position: string; received_ts: string | number; txid?: string; outlier?: boolean; hidden?: boolean; resolved?: boolean };
 
 function toLogged(row: EventRow): LoggedEvent {
   const ev: LoggedEvent = { event_id: row.event_id, pdu: JSON.parse(row.pdu) as Pdu, position: String(row.position), received_ts: Number(row.received_ts) };
   if (row.outlier) ev.outlier = true;
+  if (row.hidden) ev.hidden = true;
+  if (row.resolved) ev.resolved = true;
   return ev;
 }
 
@@ -66,9 +72,9 @@ function toLogged(row: EventRow): LoggedEvent {
  */
 export async function readLogAfter(db: Db, cursor: LogCursor, limit: number): Promise<{ events: LoggedEvent[]; cursor: LogCursor }> {
   const { rows } = await sql<EventRow & { txid: string }>`
-    SELECT event_id, pdu, position, received_ts, txid::text AS txid,
-      NOT EXISTS (SELECT 1 FROM event_state s WHERE s.event_id = events.event_id) AS outlier
-    FROM events
+    SELECT events.event_id, pdu, position, received_ts, txid::text AS txid,
+      s.event_id IS NULL AS outlier, s.shown = false AS hidden, s.resolved AS resolved
+    FROM events LEFT JOIN event_state s ON s.event_id = events.event_id
     WHERE (txid, position) > (${cursor.txid}::xid8, ${cursor.position}::bigint)
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY txid, position

@@ -316,6 +316,18 @@ const MIGRATIONS: Array<{ name: string; statements: string[] }> = [
       `ALTER TABLE rejected_events ADD COLUMN prev_events text`,
     ],
   },
+  {
+    name: '009-event-state-projection',
+    statements: [
+      // How the append projected the event, for the gateway fan-out, which follows the log:
+      // `shown` false: the event itself is not in the views (a soft-failed or redacted
+      // message, reaction, edit or redaction; a state event that merged or lost a fork);
+      // `resolved`: the room's current state after it came from a state resolution, so its
+      // views changed slot by slot rather than by this one event.
+      `ALTER TABLE event_state ADD COLUMN shown boolean NOT NULL DEFAULT true`,
+      `ALTER TABLE event_state ADD COLUMN resolved boolean NOT NULL DEFAULT false`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<any>): Promise<void> {

@@ -190,6 +190,8 @@ export interface EventStateTable {
   room_id: string;
   state_group: string | number;
   soft_failed: Generated<boolean>;
+  shown: Generated<boolean>;
+  resolved: Generated<boolean>;
 }
 
 export interface RejectedEventsTable {

@@ -73,6 +73,10 @@ export interface EventStateRow {
   room_id: string;
   state_group: string;
   soft_failed: boolean;
+  /** The event itself is in the views (migration 009). */
+  shown: boolean;
+  /** The current state after it is a resolution's (migration 009). */
+  resolved: boolean;
 }
 
 export async function insertEventStates(trx: Db, rows: EventStateRow[]): Promise<void> {

@@ -5,7 +5,7 @@ import { EventType, type UnsignedPdu } from '../../src/events/event-types.js';
 import { finalizeEvent } from '../../src/events/finalize-event.js';
 import { signingKeyFromSeed } from '../../src/events/signing-key.js';
 import { getLoggedEvent } from '../../src/store/event-log.js';
-import { registerUser, startTestHomeserver } from '../helpers/homeserver.js';
+import { GatewayClient, registerUser, startTestHomeserver } from '../helpers/homeserver.js';
 import { freePort } from '../helpers/ports.js';
 
 // Hostile peers against a real homeserver (B): forged signatures, altered content, events
@@ -21,6 +21,8 @@ describe('hostile federation peers', () => {
   let roomId: string;
   let channelKey: string;
   let bobApi: Awaited<ReturnType<typeof registerUser>>['api'];
+  let bobToken: string;
+  let beforeTheBan: { event_id: string; pdu: { depth: number; auth_events: string[] } };
   let generalId: string;
   const alice = () => `@alice:${a.config.serverName}`;
 
@@ -39,6 +41,7 @@ describe('hostile federation peers', () => {
     servers.push(a, b, d);
     const bob = await registerUser(b.url, 'bob');
     bobApi = bob.api;
+    bobToken = bob.token;
     const guild = (await bob.api.post('/guilds', { name: 'Guarded' })).body;
     roomId = guild.nexus_id;
     const general = (await bob.api.get(`/guilds/${guild.id}/channels`)).body.find((ch: { type: number }) => ch.type === 0);
@@ -51,14 +54,14 @@ describe('hostile federation peers', () => {
   });
 
   /** A message by `sender`, built on B's current DAG tips and state, signed with `key`. */
-  async function message(body: string, opts: { sender?: string; origin?: string; key?: ReturnType<typeof signingKeyFromSeed>; after?: { event_id: string; pdu: { depth: number } } } = {}) {
+  async function message(body: string, opts: { sender?: string; origin?: string; key?: ReturnType<typeof signingKeyFromSeed>; after?: { event_id: string; pdu: { depth: number } }; authEvents?: string[] } = {}) {
     const head = await b.writer.headOf(roomId);
     const state = await b.writer.stateOf(roomId);
     const sender = opts.sender ?? alice();
     const content = { channel: channelKey, body };
     const unsigned: UnsignedPdu = {
       room_id: roomId, type: EventType.Message, sender, origin: opts.origin ?? a.config.serverName, origin_server_ts: Date.now(),
-      depth: (opts.after?.pdu.depth ?? head.depth) + 1, prev_events: opts.after ? [opts.after.event_id] : head.extremities, auth_events: selectAuthEvents(EventType.Message, undefined, sender, content, state), content,
+      depth: (opts.after?.pdu.depth ?? head.depth) + 1, prev_events: opts.after ? [opts.after.event_id] : head.extremities, auth_events: opts.authEvents ?? selectAuthEvents(EventType.Message, undefined, sender, content, state), content,
     };
     return finalizeEvent(unsigned, opts.origin ?? a.config.serverName, opts.key ?? a.keys.current);
   }
@@ -125,6 +128,8 @@ describe('hostile federation peers', () => {
   });
 
   it('refuses the events of a banned user, and keeps serving', async () => {
+    beforeTheBan = await message('the last word before the ban');
+    expect((await send(a, 'txn-last-word', [beforeTheBan.pdu])).pdus[beforeTheBan.event_id]).toEqual({});
     const guildId = (await bobApi.get('/users/@me/guilds')).body[0].id;
     const aliceRow = (await bobApi.get(`/guilds/${guildId}/members?limit=10`)).body.find((m: { user: { username: string } }) => m.user.username === 'alice');
     expect((await bobApi.put(`/guilds/${guildId}/bans/${aliceRow.user.id}`, {})).status).toBe(204);
@@ -135,5 +140,24 @@ describe('hostile federation peers', () => {
     // A refused event is remembered: sending it again gets the same answer without work.
     expect((await send(a, 'txn-banned-again', [ev.pdu])).pdus[ev.event_id].error).toBe(res.pdus[ev.event_id].error);
     expect((await bobApi.post(`/channels/${generalId}/messages`, { content: 'still here' })).status).toBe(200);
+  });
+
+  // A message alice wrote on A before the ban reached A: it stands on a state where she is
+  // a member, so B keeps it in the DAG (every server must hold the same DAG), but it fails
+  // against B's current state (soft failure): neither the views nor the gateway show it.
+  it('keeps a message written before the ban reached its server, and shows it nowhere', async () => {
+    const gateway = await GatewayClient.connect(b.gatewayUrl, bobToken);
+    try {
+      const stale = await message('I had not heard of the ban', { after: beforeTheBan, authEvents: beforeTheBan.pdu.auth_events });
+      expect((await send(a, 'txn-stale', [stale.pdu])).pdus[stale.event_id]).toEqual({});
+      expect(await getLoggedEvent(b.database.db, stale.event_id)).toBeDefined();
+      expect((await bobApi.post(`/channels/${generalId}/messages`, { content: 'marker' })).status).toBe(200);
+      await gateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content === 'marker');
+      expect(gateway.of('MESSAGE_CREATE').map((d) => d.d.content)).toEqual(['marker']);
+      const page = (await bobApi.get(`/channels/${generalId}/messages?limit=50`)).body as Array<{ content: string }>;
+      expect(page.map((m) => m.content)).not.toContain('I had not heard of the ban');
+    } finally {
+      gateway.close();
+    }
   });
 });
