@@ -88,7 +88,7 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
   const prevsOf = (e: StoredEvent) => [...new Set(Array.isArray(e.pdu.prev_events) ? e.pdu.prev_events : [])];
   // Rejected before: the batch's own events (not checked again), and the prev_events that
   // the batch cites from outside it (its events stand on the state before those).
-  const rejectedBefore = await rejectedEvents(db, [...new Set([...ids, ...events.flatMap(prevsOf).filter((p) => !batchEvents.has(p))])]);
+  const rejectedBefore = await rejectedEvents(db, [...new Set([...batchEvents.keys(), ...events.flatMap(prevsOf).filter((p) => !batchEvents.has(p))])]);
   const rejectedPrevs = new Map<string, string[]>();
   for (const [id, r] of rejectedBefore) if (r.prevEvents) rejectedPrevs.set(id, r.prevEvents);
 
