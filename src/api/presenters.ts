@@ -11,6 +11,7 @@ import { renderChannel, renderDmChannel, type ApiChannel, type ApiDmChannel } fr
 import { renderGuild, renderGuildCreate, type ApiGuild, type ApiGuildCreate } from './render/guild.js';
 import { renderMember, type ApiMember } from './render/member.js';
 import { renderMessage, type ApiMessage } from './render/message.js';
+import { mentionsChannel } from './render/mention-text.js';
 import { renderUserOf, userSnowflake, type RenderableUser } from './render/user.js';
 
 // Presenters: view rows → complete Discord objects, with the lookups each needs batched.
@@ -95,6 +96,7 @@ export async function presentMessages(db: Db, guild: GuildRow, rows: MessageRow[
     reactionsFor(db, rows.map((r) => r.id)),
     listGuildRoles(db, guild.id),
   ]);
+  const channelIds = await channelMentionLookup(db, guild, [...rows, ...replies.values()]);
   const people = new Set<string>();
   for (const r of [...rows, ...replies.values()]) {
     people.add(r.author);
@@ -109,6 +111,7 @@ export async function presentMessages(db: Db, guild: GuildRow, rows: MessageRow[
       meId: viewer,
       mentionUsers: users,
       roleIdsByKey: roleIds,
+      channelIdsByKey: channelIds,
       replyTarget: row.reply_to ? replies.get(row.reply_to) ?? null : undefined,
     }),
   );
@@ -147,14 +150,20 @@ export async function presentGuildCreate(db: Db, guild: GuildRow, viewer: string
  * what it mentions or replies to is looked up (usually nothing). The hot path of chat.
  */
 export async function presentNewMessage(db: Db, guild: GuildRow, row: MessageRow, author: RenderableUser): Promise<ApiMessage> {
-  const [mentioned, roles, replies] = await Promise.all([
+  const [mentioned, roles, replies, channelIds] = await Promise.all([
     row.mentions.length ? usersByNexusIds(db, row.mentions) : new Map<string, RenderableUser>(),
-    row.mention_roles.length ? listGuildRoles(db, guild.id) : [],
+    row.mention_roles.length || row.body.includes('<@&') ? listGuildRoles(db, guild.id) : [],
     row.reply_to ? messagesByEventIds(db, [row.reply_to]) : new Map<string, MessageRow>(),
+    channelMentionLookup(db, guild, [row]),
   ]);
   const replyTarget = row.reply_to ? replies.get(row.reply_to) ?? null : undefined;
   if (replyTarget && !mentioned.has(replyTarget.author)) {
     for (const [id, u] of await usersByNexusIds(db, [replyTarget.author])) mentioned.set(id, u);
   }
-  return renderMessage(row, author, { guildId: apiGuildId(guild), reactions: [], mentionUsers: mentioned, roleIdsByKey: roleIdsByKey(roles), replyTarget });
+  return renderMessage(row, author, { guildId: apiGuildId(guild), reactions: [], mentionUsers: mentioned, roleIdsByKey: roleIdsByKey(roles), channelIdsByKey: channelIds, replyTarget });
+}
+
+/** The guild's channel ids by key, when some of these messages mention a channel (most don't). */
+async function channelMentionLookup(db: Db, guild: GuildRow, rows: MessageRow[]): Promise<Map<string, string> | undefined> {
+  return rows.some((r) => mentionsChannel(r.body)) ? channelIdsByKey(await listGuildChannels(db, guild.id)) : undefined;
 }

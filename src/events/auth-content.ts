@@ -12,7 +12,9 @@ export const LIMITS = {
   channelName: [1, 100],
   roleName: [1, 100],
   nick: [1, 32],
-  body: [1, 2000],
+  // A client writes at most 2,000 characters; a body carries mentions with global ids
+  // (<@@alice:a.example> for <@snowflake>), which can make it longer.
+  body: [1, 4000],
   emoji: [1, 64],
   topic: 1024,
   description: 1024,

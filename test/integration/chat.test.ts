@@ -52,6 +52,7 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     expect(m1.body).toMatchObject({ content: 'hello bob', channel_id: general, author: { id: alice.id }, nonce: 'n1' });
     const m2 = await bob.api.post(`/channels/${general}/messages`, { content: `hi <@${alice.id}>` });
     expect(m2.body.mentions.map((u: any) => u.id)).toEqual([alice.id]);
+    expect(m2.body.content).toBe(`hi <@${alice.id}>`); // the event carries <@@alice:…>; we read our snowflake back
     for (const g of [ga, gb]) {
       await g.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.id === m1.body.id);
       await g.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.id === m2.body.id);
@@ -214,6 +215,12 @@ describe.each(testDatabaseOptions())('two users chatting on one homeserver ($nam
     const tooLong = await u.api.post(`/channels/${channel}/messages`, { content: 'x'.repeat(2001) });
     expect(tooLong.status).toBe(400);
     expect(tooLong.body).toMatchObject({ code: 50035, errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } });
+    // 2,000 characters of mentions fit; written with global ids (<@@…:server>) they do not.
+    const longName = await registerUser(hs.url, 'a_rather_long_name_for_a_mention');
+    const mentions = `<@${longName.id}>`.repeat(Math.floor(2000 / `<@${longName.id}>`.length));
+    const tooLongGlobally = await u.api.post(`/channels/${channel}/messages`, { content: mentions });
+    expect(tooLongGlobally.status).toBe(400);
+    expect(tooLongGlobally.body).toMatchObject({ code: 50035, errors: { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH' }] } } });
     const wrongType = await u.api.post(`/channels/${channel}/messages`, { content: 42 });
     expect(wrongType.body.code).toBe(50035);
     expect((await u.api.post(`/channels/${channel}/messages`, { content: '   ' })).body.code).toBe(50006);

@@ -88,6 +88,21 @@ describe('guilds across three homeservers', () => {
       });
       expect(onB.author.username).toBe('alice');
 
+      // Mentions are written with A's snowflakes and read on B and C with theirs.
+      const aMembers = (await alice.api.get(`/guilds/${aGuildId}/members?limit=10`)).body as Array<{ user: { id: string; username: string } }>;
+      const bobOnA = aMembers.find((m) => m.user.username === 'bob')!.user.id;
+      const ping = await alice.api.post(`/channels/${aGeneral.id}/messages`, { content: `ping <@${bobOnA}> in <#${aGeneral.id}>` });
+      expect(ping.body.content).toBe(`ping <@${bobOnA}> in <#${aGeneral.id}>`);
+      const pinged = await eventually('the mention on B', async () => {
+        const page = (await bob.api.get(`/channels/${general.id}/messages?limit=10`)).body as Array<{ content: string; mentions: Array<{ id: string }> }>;
+        return page.find((m) => m.content.startsWith('ping'));
+      });
+      expect(pinged.content).toBe(`ping <@${bob.id}> in <#${general.id}>`);
+      expect(pinged.mentions.map((u) => u.id)).toEqual([bob.id]);
+      const bobOnC = (await carol.api.get(`/guilds/${cGuildId}/members?limit=10`)).body.find((m: { user: { username: string } }) => m.user.username === 'bob').user.id;
+      const onC = await carolGateway.waitFor((d) => d.t === 'MESSAGE_CREATE' && d.d.content.startsWith('ping'));
+      expect(onC.d.content).toBe(`ping <@${bobOnC}> in <#${cGeneral.id}>`);
+
       // Edits, reactions and deletes by B replicate to A and C.
       expect((await bob.api.patch(`/channels/${general.id}/messages/${hello.id}`, { content: 'hello from b (edited)' })).status).toBe(200);
       const edited = await aliceGateway.waitFor((d) => d.t === 'MESSAGE_UPDATE' && d.d.content === 'hello from b (edited)');

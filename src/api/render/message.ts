@@ -1,5 +1,6 @@
 import type { MessageRow, ReactionSummary } from '../../store/views/messages.js';
 import { isoTime, isoTimeOrNull } from './common.js';
+import { localizeMentions } from './mention-text.js';
 import { renderUserOf, type ApiUser, type RenderableUser } from './user.js';
 
 /** Discord's message types that Nexus produces. */
@@ -79,8 +80,10 @@ export interface MessageRenderOptions {
   meId?: string;
   /** Users by nexus id: at least the mentioned ones (and the reply target's author). */
   mentionUsers?: ReadonlyMap<string, RenderableUser>;
-  /** role key → snowflake, for mention_roles (unknown keys are dropped). */
+  /** role key → snowflake, for mention_roles (unknown keys are dropped) and role mentions in the text. */
   roleIdsByKey?: ReadonlyMap<string, string>;
+  /** channel key → snowflake, for channel mentions in the text (needed only when it has some: mentionsChannel). */
+  channelIdsByKey?: ReadonlyMap<string, string>;
   /**
    * For a reply (message.reply_to set): the message replied to, or null if it is gone or
    * unknown here. Undefined means "not looked up" and renders the same as null.
@@ -104,7 +107,12 @@ export function renderMessage(message: MessageRow, author: RenderableUser | unde
     type: message.reply_to ? MessageType.Reply : MessageType.Default,
     channel_id: String(message.channel_id),
     author: renderUserOf(message.author, authorMap),
-    content: message.body,
+    // The body's mentions carry global ids; clients read them with our snowflakes.
+    content: localizeMentions(message.body, {
+      user: (id) => users.get(id)?.id ?? authorMap.get(id)?.id,
+      role: (key) => roleIds.get(key),
+      channel: (key) => opts.channelIdsByKey?.get(key),
+    }),
     timestamp: isoTime(message.created_ts),
     edited_timestamp: isoTimeOrNull(message.edited_ts),
     tts: message.tts,
@@ -128,7 +136,7 @@ export function renderMessage(message: MessageRow, author: RenderableUser | unde
     if (target) ref.message_id = String(target.id);
     out.message_reference = ref;
     out.referenced_message = target
-      ? renderMessage({ ...target, reply_to: null }, users.get(target.author), { guildId: opts.guildId, mentionUsers: users, roleIdsByKey: roleIds })
+      ? renderMessage({ ...target, reply_to: null }, users.get(target.author), { guildId: opts.guildId, mentionUsers: users, roleIdsByKey: roleIds, channelIdsByKey: opts.channelIdsByKey })
       : null;
   }
   return out;

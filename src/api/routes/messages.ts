@@ -7,11 +7,12 @@ import { isSnowflake, snowflakeTime } from '../../snowflake.js';
 import { getMessageById, listChannelMessages, type MessageRow } from '../../store/views/messages.js';
 import { channelAccess, requirePermission, type ChannelAccess } from '../access.js';
 import { me, param, type ApiContext } from '../context.js';
-import { apiError } from '../errors.js';
+import { apiError, fieldErrors } from '../errors.js';
+import { LIMITS } from '../../events/auth-content.js';
 import { resolveMentions } from '../mentions.js';
 import { presentMessage, presentMessages, presentNewMessage } from '../presenters.js';
 import { messageRowFromEvent } from '../../store/projections/message-row.js';
-import { messageContent, parseBody, parseQuery, queryInt, querySnowflake, snowflake } from '../validate.js';
+import { codePointLength, messageContent, parseBody, parseQuery, queryInt, querySnowflake, snowflake } from '../validate.js';
 import { messageIn as messageInChannel } from './message-lookup.js';
 import { pinRoutes } from './pins.js';
 import { reactionRoutes } from './reactions.js';
@@ -40,6 +41,15 @@ export function messageRoutes(ctx: ApiContext): Router {
   // Pins and reactions first: `…/messages/pins` must not be read as a message id.
   r.use(pinRoutes(ctx), reactionRoutes(ctx));
   const messageIn = (access: ChannelAccess, id: string) => messageInChannel(ctx, access, id);
+
+  /** The event body of a client's text (mentions with global ids), and whom it mentions. */
+  async function bodyWithMentions(roomId: string, text: string) {
+    const mentions = await resolveMentions(ctx.db, roomId, text);
+    if (codePointLength(mentions.body) > LIMITS.body[1]) {
+      throw fieldErrors({ content: { code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${LIMITS.body[1]} or fewer in length once mentions are written with global ids.` } });
+    }
+    return mentions;
+  }
 
   async function send(res: Response, access: ChannelAccess, row: MessageRow, status = 200) {
     res.status(status).json(await presentMessage(ctx.db, access.guild, row, me(res).nexus_id));
@@ -77,10 +87,10 @@ export function messageRoutes(ctx: ApiContext): Router {
       if (target && target.channel_id === access.channel.id) replyTo = target.event_id;
       else if (body.message_reference.fail_if_not_exists !== false) throw apiError('unknownMessage');
     }
-    const mentions = await resolveMentions(ctx.db, access.guild.room_id, body.content);
+    const mentions = await bodyWithMentions(access.guild.room_id, body.content);
     const content = {
       channel: access.channel.channel_key,
-      body: body.content,
+      body: mentions.body,
       ...(body.nonce !== undefined ? { nonce: String(body.nonce) } : {}),
       ...(body.tts && has(access.perms, Permission.SEND_TTS_MESSAGES) ? { tts: true } : {}),
       ...(mentions.users.length ? { mentions: mentions.users } : {}),
@@ -123,9 +133,9 @@ export function messageRoutes(ctx: ApiContext): Router {
     const message = await messageIn(access, param(req, 'messageId'));
     const body = parseBody(editMessageBody, req.body);
     if (message.author !== user.nexus_id) throw apiError('cannotEditOthersMessage');
-    const mentions = await resolveMentions(ctx.db, access.guild.room_id, body.content);
+    const mentions = await bodyWithMentions(access.guild.room_id, body.content);
     await ctx.guilds.editMessage(access.guild.room_id, user.nexus_id, {
-      channel: access.channel.channel_key, target: message.event_id, body: body.content,
+      channel: access.channel.channel_key, target: message.event_id, body: mentions.body,
       ...(mentions.users.length ? { mentions: mentions.users } : {}),
       ...(mentions.roles.length ? { mention_roles: mentions.roles } : {}),
       ...(mentions.everyone && has(access.perms, Permission.MENTION_EVERYONE) ? { mention_everyone: true } : {}),
