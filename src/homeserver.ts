@@ -148,6 +148,7 @@ export async function startHomeserver(config: Config, opts: HomeserverOptions = 
     typing,
     gatewayUrl: () => gatewayUrl,
     joinRemote: federation ? (code, server, userId) => federation.joinRemote(code, server, userId) : undefined,
+    remoteInvite: federation ? (code, server) => federation.remoteInvite(code, server) : undefined,
     olderHistory: federation ? (roomId) => federation.history.older(roomId) : undefined,
     remoteDirectory: federation
       ? (remote, query) => {

@@ -4,6 +4,7 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DirectoryPage } from '../federation/directory.js';
+import type { RemoteInvite } from '../federation/joins/remote-join.js';
 import type { Typing } from '../fanout/typing.js';
 import type { GuildService } from '../guilds/guild-service.js';
 import type { DmService } from '../guilds/dm-service.js';
@@ -29,6 +30,8 @@ export interface ApiContext {
   dms: DmService;
   /** Joins a guild on another server through a `CODE@server` invite (absent without federation). */
   joinRemote?(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
+  /** What another server says of one of its invite codes, for GET /invites/CODE@server (absent without federation). */
+  remoteInvite?(code: string, server: string): Promise<RemoteInvite>;
   /**
    * Fetches a page of older history of a guild joined from another server (absent when
    * federation is off). See BackfillOutcome in federation/history-backfill.ts.

@@ -21,7 +21,7 @@ import { transactionRouter } from './inbound/transaction-route.js';
 import type { Edu } from './sender/transaction.js';
 import { readEndpointsRouter } from './read-endpoints/routes.js';
 import { residentJoinRouter } from './joins/resident-join.js';
-import { joinRemoteGuild, joinRemoteRoom } from './joins/remote-join.js';
+import { joinRemoteGuild, joinRemoteRoom, queryRemoteInvite, type RemoteInvite } from './joins/remote-join.js';
 import { inviteRouter, sendInvite } from './joins/invites.js';
 import type { DmFederation } from '../guilds/dm-service.js';
 import { serverOf } from '../events/event-types.js';
@@ -56,6 +56,8 @@ export interface Federation {
   keyStore: RemoteKeyStore;
   /** Joins one of our users to a guild on another server through an invite code. */
   joinRemote(code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }>;
+  /** What another server says of one of its invite codes (an invite's preview). */
+  remoteInvite(code: string, server: string): Promise<RemoteInvite>;
   /** DMs with users of other servers: their profile, and the invite that makes their server join them. */
   dms: DmFederation;
   /** Older history of guilds joined from other servers, fetched on demand. */
@@ -147,6 +149,7 @@ export function createFederation(deps: FederationDeps): Federation {
     client,
     keyStore,
     joinRemote: (code, server, userId) => joinRemoteGuild(joinDeps, code, server, userId),
+    remoteInvite: (code, server) => queryRemoteInvite(client, code, server),
     history,
     dms: {
       async checkUser(userId) {

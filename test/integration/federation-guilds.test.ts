@@ -2,7 +2,7 @@ import { loadRoomState } from '../../src/store/append-events.js';
 import { stateHash } from '../../src/events/state-hash.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFederatedServers, type TestServer as Server } from '../helpers/federated-servers.js';
-import { GatewayClient, registerUser } from '../helpers/homeserver.js';
+import { apiClient, GatewayClient, registerUser } from '../helpers/homeserver.js';
 
 // Three homeservers in one process, each with its own database and keys, federating over
 // loopback: a guild on B, joined from A and C through `CODE@server` invites; messages,
@@ -27,6 +27,16 @@ describe('guilds across three homeservers', () => {
     const general = (await bob.api.get(`/guilds/${guild.id}/channels`)).body.find((ch: { type: number }) => ch.type === 0);
     const invite = (await bob.api.post(`/channels/${general.id}/invites`, { max_uses: 0 })).body;
 
+    // A previews the invite (no login needed, as a link preview): B says what it is for.
+    const anonymousOnA = apiClient(a.url);
+    const preview = await anonymousOnA.get(`/invites/${invite.code}@${nb}?with_counts=true`);
+    expect(preview.status).toBe(200);
+    expect(preview.body).toMatchObject({
+      code: `${invite.code}@${nb}`, guild: { id: null, name: 'Federated Hall', nexus_id: guild.nexus_id },
+      channel: { id: null, name: general.name, type: 0 }, approximate_member_count: 1, expires_at: expect.any(String),
+    });
+    expect((await anonymousOnA.get(`/invites/nosuchcode@${nb}`)).body).toMatchObject({ code: 10006 });
+
     const alice = await registerUser(a.url, 'alice');
     const joined = await alice.api.post(`/invites/${invite.code}@${nb}`, {});
     expect(joined.body.message ?? "").toBe(""); expect(joined.body).toMatchObject({ code: `${invite.code}@${nb}` });
@@ -38,6 +48,8 @@ describe('guilds across three homeservers', () => {
     const aChannels = (await alice.api.get(`/guilds/${aGuildId}/channels`)).body;
     const aGeneral = aChannels.find((ch: { name: string }) => ch.name === general.name);
     expect(aGeneral).toBeDefined();
+    // Now that A holds the guild, its preview shows A's own ids.
+    expect((await anonymousOnA.get(`/invites/${invite.code}@${nb}`)).body).toMatchObject({ guild: { id: aGuildId, name: 'Federated Hall' }, channel: { id: aGeneral.id } });
 
     // Carol is online when she joins: her gateway gets the guild once, whole, and the
     // history fetched with the join is readable but is not news (no MESSAGE_CREATE).

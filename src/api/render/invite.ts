@@ -37,6 +37,39 @@ export interface ApiInvite {
   approximate_member_count?: number;
 }
 
+/**
+ * The preview of another server's invite to a guild this server does not hold yet: the
+ * guild and channel have no snowflakes here until someone joins, so their `id`s are null
+ * and `nexus_id` names the guild.
+ */
+export interface ApiRemoteInvitePreview {
+  code: string;
+  type: 0;
+  guild: Omit<ApiInviteGuild, 'id'> & { id: null };
+  channel: { id: null; type: number; name: string };
+  expires_at: string | null;
+  approximate_member_count?: number;
+}
+
+export function renderRemoteInvitePreview(
+  code: string,
+  remote: { roomId: string; guildName: string; channelName: string; channelKind: number; memberCount?: number; expiresTs: number | null },
+  withCounts: boolean,
+): ApiRemoteInvitePreview {
+  const out: ApiRemoteInvitePreview = {
+    code,
+    type: 0,
+    guild: {
+      id: null, name: remote.guildName, icon: null, splash: null, banner: null, description: null, features: [],
+      verification_level: 0, vanity_url_code: null, nsfw_level: 0, premium_subscription_count: 0, nexus_id: remote.roomId,
+    },
+    channel: { id: null, type: remote.channelKind, name: remote.channelName },
+    expires_at: remote.expiresTs === null ? null : isoTime(remote.expiresTs),
+  };
+  if (withCounts && remote.memberCount !== undefined) out.approximate_member_count = remote.memberCount;
+  return out;
+}
+
 /** When an invite stops working; max_age 0 means never. */
 export function inviteExpiresAt(invite: Pick<InviteRow, 'max_age' | 'created_ts'>): string | null {
   return invite.max_age === 0 ? null : isoTime(Number(invite.created_ts) + invite.max_age * 1000);

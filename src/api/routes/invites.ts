@@ -10,7 +10,8 @@ import { me, param, type ApiContext } from '../context.js';
 import { apiError, ApiError } from '../errors.js';
 import { FederationRequestError } from '../../federation/errors.js';
 import { RemoteJoinError } from '../../federation/joins/remote-join.js';
-import { renderInvite } from '../render/invite.js';
+import { renderInvite, renderRemoteInvitePreview } from '../render/invite.js';
+import { isoTime } from '../render/common.js';
 import { Permission } from '../../events/permissions.js';
 import { apiRouter } from './router.js';
 
@@ -18,8 +19,11 @@ import { apiRouter } from './router.js';
 export function publicInviteRoutes(ctx: ApiContext): Router {
   const r = apiRouter();
   r.get('/invites/:code', async (req, res) => {
-    const found = await usableInvite(ctx, param(req, 'code'));
-    res.json(await presentInvite(ctx, found, req.query.with_counts === 'true'));
+    const withCounts = req.query.with_counts === 'true';
+    const remote = parseRemoteCode(param(req, 'code'), ctx.config.serverName);
+    if (remote) return void res.json(await previewRemote(ctx, remote.code, remote.server, withCounts));
+    const found = await usableInvite(ctx, localCode(param(req, 'code'), ctx.config.serverName));
+    res.json(await presentInvite(ctx, found, withCounts));
   });
   return r;
 }
@@ -81,21 +85,43 @@ function localCode(raw: string, ourServer: string): string {
   return raw.endsWith(`@${ourServer}`) ? raw.slice(0, -(ourServer.length + 1)) : raw;
 }
 
-/** Joins through another server; answers like a local join, from the views the join built. */
-async function joinRemote(ctx: ApiContext, code: string, server: string, userId: string) {
-  if (!ctx.joinRemote) throw new ApiError(404, 10006, 'Unknown Invite (federation is off on this server)');
-  let joined: { roomId: string; channelKey: string };
+const FEDERATION_OFF = () => new ApiError(404, 10006, 'Unknown Invite (federation is off on this server)');
+
+/** Another server's failure as a client error: "no response" and "a response said no" are told apart. */
+async function askRemote<T>(server: string, what: string, call: () => Promise<T>): Promise<T> {
   try {
-    joined = await ctx.joinRemote(code, server, userId);
+    return await call();
   } catch (err) {
     if (err instanceof FederationRequestError) {
-      // "No response" and "a response said no" are told apart.
-      if (err.kind === 'rejected') throw new ApiError(err.status === 404 ? 404 : 403, err.status === 404 ? 10006 : 50001, `${server} refused the join: ${err.message}`);
+      if (err.kind === 'rejected') throw new ApiError(err.status === 404 ? 404 : 403, err.status === 404 ? 10006 : 50001, `${server} refused ${what}: ${err.message}`);
       throw new ApiError(502, 0, `${server} could not be reached (${err.kind})`);
     }
-    if (err instanceof RemoteJoinError) throw new ApiError(502, 0, `${server} answered the join with something this server cannot trust: ${err.message}`);
+    if (err instanceof RemoteJoinError) throw new ApiError(502, 0, `${server} answered ${what} with something this server cannot trust: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * The preview of `CODE@server`, from what that server says of the code: with this server's
+ * ids when the guild is already held here (another of our users joined it), else without.
+ */
+async function previewRemote(ctx: ApiContext, code: string, server: string, withCounts: boolean) {
+  const ask = ctx.remoteInvite;
+  if (!ask) throw FEDERATION_OFF();
+  const remote = await askRemote(server, 'the invite', () => ask(code, server));
+  const full = `${code}@${server}`;
+  const guild = await getGuildByRoomId(ctx.db, remote.roomId);
+  const channel = guild && (await getChannelByKey(ctx.db, remote.roomId, remote.channelKey));
+  if (!guild || !channel) return renderRemoteInvitePreview(full, remote, withCounts);
+  const row: InviteRow = { code: full, room_id: remote.roomId, channel_key: remote.channelKey, inviter: '', max_age: 0, max_uses: 0, uses: 0, temporary: false, created_ts: ctx.clock.now() };
+  return { ...renderInvite(row, guild, channel, undefined, withCounts && remote.memberCount !== undefined ? { approximateMemberCount: remote.memberCount } : {}), expires_at: remote.expiresTs === null ? null : isoTime(remote.expiresTs) };
+}
+
+/** Joins through another server; answers like a local join, from the views the join built. */
+async function joinRemote(ctx: ApiContext, code: string, server: string, userId: string) {
+  const join = ctx.joinRemote;
+  if (!join) throw FEDERATION_OFF();
+  const joined = await askRemote(server, 'the join', () => join(code, server, userId));
   const guild = await getGuildByRoomId(ctx.db, joined.roomId);
   const channel = await getChannelByKey(ctx.db, joined.roomId, joined.channelKey, { includeDeleted: true });
   if (!guild || !channel) throw apiError('unknownInvite');

@@ -33,17 +33,43 @@ const BACKFILL_ON_JOIN = 50;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** What `server` says of one of its invite codes (query/invite): enough to preview and to join. */
+export interface RemoteInvite {
+  roomId: string;
+  channelKey: string;
+  guildName: string;
+  channelName: string;
+  channelKind: number;
+  memberCount?: number;
+  expiresTs: number | null;
+}
+
+/** Asks `server` about one of its invite codes; throws what the client throws, or RemoteJoinError for an answer that makes no sense. */
+export async function queryRemoteInvite(client: Pick<FederationClient, 'get'>, code: string, server: string): Promise<RemoteInvite> {
+  const info = await client.get<Record<string, unknown>>(server, `${P}/query/invite?code=${encodeURIComponent(code)}`);
+  if (typeof info.room_id !== 'string' || typeof info.channel !== 'string' || serverOf(info.room_id) !== server) {
+    throw new RemoteJoinError('the server named a guild that is not its own');
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 100) : '');
+  return {
+    roomId: info.room_id,
+    channelKey: info.channel,
+    guildName: text(info.guild_name),
+    channelName: text(info.channel_name),
+    channelKind: Number.isSafeInteger(info.channel_kind) ? (info.channel_kind as number) : 0,
+    memberCount: Number.isSafeInteger(info.member_count) ? (info.member_count as number) : undefined,
+    expiresTs: Number.isSafeInteger(info.expires_ts) ? (info.expires_ts as number) : null,
+  };
+}
+
 /**
  * Joins `userId` (one of ours) to a guild on `server` through an invite code (spec/
  * federation.md, "Joining"): asks which guild the code is for, then joins it.
  */
 export async function joinRemoteGuild(deps: RemoteJoinDeps, code: string, server: string, userId: string): Promise<{ roomId: string; channelKey: string }> {
-  const info = await deps.client.get<{ room_id?: unknown; channel?: unknown }>(server, `${P}/query/invite?code=${encodeURIComponent(code)}`);
-  if (typeof info.room_id !== 'string' || typeof info.channel !== 'string' || serverOf(info.room_id) !== server) {
-    throw new RemoteJoinError('the server named a guild that is not its own');
-  }
-  await joinRemoteRoom(deps, server, info.room_id, userId, code);
-  return { roomId: info.room_id, channelKey: info.channel };
+  const info = await queryRemoteInvite(deps.client, code, server);
+  await joinRemoteRoom(deps, server, info.roomId, userId, code);
+  return { roomId: info.roomId, channelKey: info.channelKey };
 }
 
 /**

@@ -14,6 +14,8 @@ import type { Db } from '../../store/database.js';
 import type { StateStore } from '../../store/state-store.js';
 import { INVITE_CODE, getInvite, incrementInviteUses, isInviteUsable, releaseInviteUse } from '../../store/views/invites.js';
 import { getGuildByRoomId } from '../../store/views/guilds.js';
+import { getChannelByKey } from '../../store/views/channels.js';
+import { countMembers } from '../../store/views/members.js';
 import { loadAuthChain } from '../read-endpoints/auth-chain-loader.js';
 import { federationError } from '../errors.js';
 import { FEDERATION_PATH_PREFIX, type FederationLocals } from '../request-auth-middleware.js';
@@ -53,8 +55,17 @@ export function residentJoinRouter(deps: ResidentJoinDeps): Router {
 
   r.get(`${P}/query/invite`, async (req, res) => {
     const invite = await usable(req.query.code);
-    const guild = await getGuildByRoomId(deps.db, invite.room_id);
-    res.json({ room_id: invite.room_id, channel: invite.channel_key, inviter: invite.inviter, guild_name: guild?.name ?? '' });
+    const [guild, channel, members] = await Promise.all([
+      getGuildByRoomId(deps.db, invite.room_id),
+      getChannelByKey(deps.db, invite.room_id, invite.channel_key),
+      countMembers(deps.db, invite.room_id),
+    ]);
+    res.json({
+      room_id: invite.room_id, channel: invite.channel_key, inviter: invite.inviter, guild_name: guild?.name ?? '',
+      // What a client shows before accepting (the invite's preview on the joining server).
+      channel_name: channel?.name ?? '', channel_kind: channel?.kind ?? 0, member_count: members,
+      expires_ts: invite.max_age === 0 ? null : Number(invite.created_ts) + invite.max_age * 1000,
+    });
   });
 
   /** A join comes with an invite code, or without one when the rules admit the user anyway (an invite, a DM). */
