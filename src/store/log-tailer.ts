@@ -46,6 +46,9 @@ export function createLogTailer(opts: {
           log.error({ err }, 'log delivery failed; skipping page');
         }
         cursor = page.cursor;
+        // A short page was the visible end of the log: asking again would find nothing.
+        // What commits meanwhile pokes (`again`), so it is read on the next pass.
+        if (page.events.length < pageSize) break;
       }
     } while (again && !stopped);
   }

@@ -151,6 +151,8 @@ export function createOutboxFeeder(deps: OutboxFeederDeps): OutboxFeeder {
         total.events += page.events;
         total.rows += page.rows;
         for (const d of page.destinations) destinations.add(d);
+        // A short page was the visible end of the log (what commits later wakes us again).
+        if (page.events < pageSize) break;
       }
       return { ...total, destinations: [...destinations] };
     },
