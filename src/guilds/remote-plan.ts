@@ -184,6 +184,8 @@ export async function planRemoteAppend(db: Db, store: StateStore, head: RoomHead
     const earlier = rejectedBefore.get(id);
     if (earlier) {
       verdicts.set(id, { status: 'rejected', reason: earlier.reason });
+      // A rejection recorded before prev_events were kept: the event itself says them.
+      if (!rejectedPrevs.has(id)) rejectedPrevs.set(id, prevsOf(ev));
       continue;
     }
     const prevIds = prevsOf(ev);
