@@ -113,7 +113,7 @@ async function previewRemote(ctx: ApiContext, code: string, server: string, with
   const guild = await getGuildByRoomId(ctx.db, remote.roomId);
   const channel = guild && (await getChannelByKey(ctx.db, remote.roomId, remote.channelKey));
   if (!guild || !channel) return renderRemoteInvitePreview(full, remote, withCounts);
-  const row: InviteRow = { code: full, room_id: remote.roomId, channel_key: remote.channelKey, inviter: '', max_age: 0, max_uses: 0, uses: 0, temporary: false, created_ts: ctx.clock.now() };
+  const row = remoteInviteRow(full, remote.roomId, remote.channelKey, ctx.clock.now());
   return { ...renderInvite(row, guild, channel, undefined, withCounts && remote.memberCount !== undefined ? { approximateMemberCount: remote.memberCount } : {}), expires_at: remote.expiresTs === null ? null : isoTime(remote.expiresTs) };
 }
 
@@ -125,8 +125,12 @@ async function joinRemote(ctx: ApiContext, code: string, server: string, userId:
   const guild = await getGuildByRoomId(ctx.db, joined.roomId);
   const channel = await getChannelByKey(ctx.db, joined.roomId, joined.channelKey, { includeDeleted: true });
   if (!guild || !channel) throw apiError('unknownInvite');
-  const row: InviteRow = { code: `${code}@${server}`, room_id: joined.roomId, channel_key: joined.channelKey, inviter: '', max_age: 0, max_uses: 0, uses: 0, temporary: false, created_ts: ctx.clock.now() };
-  return renderInvite(row, guild, channel, undefined, {});
+  return renderInvite(remoteInviteRow(`${code}@${server}`, joined.roomId, joined.channelKey, ctx.clock.now()), guild, channel, undefined, {});
+}
+
+/** Another server's invite as a row to render: its uses and limits are that server's, not known here. */
+function remoteInviteRow(code: string, roomId: string, channelKey: string, now: number): InviteRow {
+  return { code, room_id: roomId, channel_key: channelKey, inviter: '', max_age: 0, max_uses: 0, uses: 0, temporary: false, created_ts: now };
 }
 
 async function usableInvite(ctx: ApiContext, code: string): Promise<InviteRow> {
